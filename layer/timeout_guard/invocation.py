@@ -1,0 +1,62 @@
+"""What the layer knows about the invocation in progress (set by the handler wrapper).
+
+The SDK side reads the guard's deadline from here so that no attempt waits past it, and
+registers end-of-invocation callbacks (its accounting record). Standard library only.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Callable, Optional
+
+_end_callbacks: list[Callable[[], None]] = []
+
+
+class Current:
+    """The invocation in progress; all None between invocations."""
+
+    request_id: Optional[str] = None
+    started_at: Optional[float] = None  # time.monotonic() at handler start
+    lambda_deadline: Optional[float] = None  # time.monotonic() of Lambda's hard deadline
+    guard_deadline: Optional[float] = None  # time.monotonic() when the guard fires (None: no timer)
+    fired: bool = False  # the pre-timeout hook fired in this invocation
+
+
+current = Current()
+
+
+def seconds_left() -> Optional[float]:
+    """Seconds until the guard fires (or Lambda's deadline without a timer); None outside."""
+    deadline = current.guard_deadline or current.lambda_deadline
+    return None if deadline is None else deadline - time.monotonic()
+
+
+def on_end(callback: Callable[[], None]) -> None:
+    """Call ``callback()`` when each invocation ends (before the result is reported)."""
+    if callback not in _end_callbacks:
+        _end_callbacks.append(callback)
+
+
+def begin(
+    request_id: Optional[str], lambda_deadline: float, guard_deadline: Optional[float]
+) -> None:
+    current.request_id = request_id
+    current.started_at = time.monotonic()
+    current.lambda_deadline = lambda_deadline
+    current.guard_deadline = guard_deadline
+    current.fired = False
+
+
+def end() -> None:
+    """Run the end callbacks (each guarded), then forget the invocation."""
+    for callback in list(_end_callbacks):
+        try:
+            callback()
+        except Exception:  # never let the layer's bookkeeping break the function
+            logging.getLogger("timeout_guard").debug("end callback failed", exc_info=True)
+    current.request_id = None
+    current.started_at = None
+    current.lambda_deadline = None
+    current.guard_deadline = None
+    current.fired = False

@@ -1,0 +1,242 @@
+"""A local Lambda Runtime API (``/2018-06-01/runtime/...``) on 127.0.0.1.
+
+It speaks to the real ``awslambdaric`` client exactly as Lambda's RAPID does: ``/next`` blocks
+until an event is offered and answers with the event and every header Lambda sends; results,
+invocation errors and init errors are accepted with Lambda's status codes.
+
+One server serves one function. Each runtime process started for it gets a new *generation*;
+a ``/next`` poll is tagged with the generation current when it arrived, so the poll of a
+process that was killed can never take the next event (it is answered with a closed
+connection instead).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional
+
+API_PREFIX = "/2018-06-01/runtime"
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+
+_INVOCATION_PATH = re.compile(rf"^{API_PREFIX}/invocation/([^/]+)/(response|error)$")
+
+
+@dataclass
+class PendingInvocation:
+    """One event on its way through the runtime, and what came back."""
+
+    payload: bytes
+    timeout: float
+    function_arn: str
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    trace_id: str = field(
+        default_factory=lambda: (
+            f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};"
+            f"Parent={uuid.uuid4().hex[:16]};Sampled=0"
+        )
+    )
+    client_context: Optional[dict[str, Any]] = None
+    cognito_identity: Optional[dict[str, Any]] = None
+    # Filled in by the server:
+    handed_out_at: Optional[float] = None  # time.monotonic() when /next returned it
+    deadline_epoch_ms: Optional[int] = None
+    deadline_monotonic: Optional[float] = None
+    finished_at: Optional[float] = None
+    outcome: Optional[str] = None  # "response" or "error"
+    body: Optional[bytes] = None
+    error_type_header: Optional[str] = None
+    too_large: bool = False
+
+
+class RuntimeAPIServer:
+    """The HTTP endpoint plus the state the local runtime reads (all guarded by ``cond``)."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.generation = 0
+        self.pending: Optional[PendingInvocation] = None  # offered, not yet handed out
+        self.active: Optional[PendingInvocation] = None  # handed out, no result yet
+        self.init_error: Optional[dict[str, Any]] = None
+        self.first_next_at: Optional[float] = None  # of the current generation
+        self.closing = False
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="runtime-api", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        """The value for ``AWS_LAMBDA_RUNTIME_API``."""
+        host, port = self._httpd.server_address[:2]
+        return f"{host}:{port}"
+
+    def new_generation(self) -> None:
+        """A new runtime process is starting: forget the old one's polls and init state."""
+        with self.cond:
+            self.generation += 1
+            self.init_error = None
+            self.first_next_at = None
+            self.active = None
+            self.cond.notify_all()
+
+    def offer(self, invocation: PendingInvocation) -> None:
+        with self.cond:
+            self.pending = invocation
+            self.cond.notify_all()
+
+    def withdraw(self) -> None:
+        """Drop an offered or active event (its runtime died or was killed)."""
+        with self.cond:
+            self.pending = None
+            self.active = None
+            self.cond.notify_all()
+
+    def close(self) -> None:
+        with self.cond:
+            self.closing = True
+            self.cond.notify_all()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    # --- called from request threads -------------------------------------------------------
+
+    def take_next(self, generation: int) -> Optional[PendingInvocation]:
+        with self.cond:
+            if generation == self.generation and self.first_next_at is None:
+                self.first_next_at = time.monotonic()
+                self.cond.notify_all()
+            while True:
+                if self.closing or generation != self.generation:
+                    return None
+                if self.pending is not None and self.active is None:
+                    invocation, self.pending = self.pending, None
+                    now_mono, now_epoch = time.monotonic(), time.time()
+                    invocation.handed_out_at = now_mono
+                    invocation.deadline_monotonic = now_mono + invocation.timeout
+                    invocation.deadline_epoch_ms = int((now_epoch + invocation.timeout) * 1000)
+                    self.active = invocation
+                    self.cond.notify_all()
+                    return invocation
+                self.cond.wait()
+
+    def finish(self, request_id: str, outcome: str, body: bytes, error_type: Optional[str]) -> int:
+        """Record a response or error; return the HTTP status Lambda would answer with."""
+        with self.cond:
+            invocation = self.active
+            if invocation is None or invocation.request_id != request_id:
+                return 400
+            invocation.finished_at = time.monotonic()
+            invocation.outcome = outcome
+            invocation.body = body
+            invocation.error_type_header = error_type
+            if outcome == "response" and len(body) > MAX_RESPONSE_BYTES:
+                invocation.too_large = True
+            self.active = None
+            self.cond.notify_all()
+            return 413 if invocation.too_large else 202
+
+    def record_init_error(self, body: bytes, error_type: Optional[str]) -> None:
+        with self.cond:
+            try:
+                parsed = json.loads(body or b"{}")
+            except ValueError:
+                parsed = {"errorMessage": body.decode("utf-8", "replace")}
+            if not isinstance(parsed, dict):
+                parsed = {"errorMessage": str(parsed)}
+            parsed.setdefault("errorType", error_type or "Runtime.Unknown")
+            self.init_error = parsed
+            self.cond.notify_all()
+
+
+def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else ~40-90 ms per round trip (delayed ACKs)
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            pass
+
+        def handle(self) -> None:
+            try:
+                super().handle()
+            except (ConnectionResetError, BrokenPipeError):
+                pass  # the runtime was killed mid-request
+
+        def _reply(self, status: int, body: dict[str, Any], headers: Optional[dict] = None):
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path != f"{API_PREFIX}/invocation/next":
+                self._reply(404, {"errorMessage": "not found", "errorType": "NotFound"})
+                return
+            generation = api.generation
+            invocation = api.take_next(generation)
+            if invocation is None:
+                self.close_connection = True  # a stale poll of a dead process
+                return
+            headers = {
+                "Lambda-Runtime-Aws-Request-Id": invocation.request_id,
+                "Lambda-Runtime-Deadline-Ms": str(invocation.deadline_epoch_ms),
+                "Lambda-Runtime-Invoked-Function-Arn": invocation.function_arn,
+                "Lambda-Runtime-Trace-Id": invocation.trace_id,
+            }
+            if invocation.client_context is not None:
+                headers["Lambda-Runtime-Client-Context"] = json.dumps(invocation.client_context)
+            if invocation.cognito_identity is not None:
+                headers["Lambda-Runtime-Cognito-Identity"] = json.dumps(invocation.cognito_identity)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(invocation.payload)))
+            for key, value in headers.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(invocation.payload)
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self._body()
+            error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
+            if self.path == f"{API_PREFIX}/init/error":
+                api.record_init_error(body, error_type)
+                self._reply(202, {"status": "OK"})
+                return
+            match = _INVOCATION_PATH.match(self.path)
+            if not match:
+                self._reply(404, {"errorMessage": "not found", "errorType": "NotFound"})
+                return
+            request_id, outcome = match.groups()
+            status = api.finish(request_id, outcome, body, error_type)
+            if status == 202:
+                self._reply(202, {"status": "OK"})
+            elif status == 413:
+                self._reply(
+                    413,
+                    {
+                        "errorMessage": "Exceeded maximum allowed payload size",
+                        "errorType": "RequestEntityTooLarge",
+                    },
+                )
+            else:
+                self._reply(
+                    400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}
+                )
+
+    return Handler
