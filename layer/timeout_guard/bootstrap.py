@@ -61,7 +61,9 @@ def wrap(request_handler: Callable[..., Any]) -> Callable[..., Any]:
                 and guard.settings.action == "raise"
                 and not isinstance(error, LambdaTimeoutError)
             ):
-                raise guard.timeout_error() from error
+                # The handler's traceback, so the reported stack shows where it was.
+                timeout = guard.timeout_error(error).with_traceback(error.__traceback__)
+                raise timeout from error
             raise
         finally:
             try:

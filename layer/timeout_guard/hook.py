@@ -149,12 +149,16 @@ class Guard:
         self._event = self._context = None
         invocation.end()
 
-    def timeout_error(self) -> LambdaTimeoutError:
-        return LambdaTimeoutError(
+    def timeout_error(self, cause: Optional[BaseException] = None) -> LambdaTimeoutError:
+        """The error the invocation ends with; names the handler's own error if it had one."""
+        message = (
             f"Function stopped {self.margin_ms} ms before the Lambda timeout "
             f"(TIMEOUT_GUARD_MARGIN_MS); it was still running after "
             f"{(self.guard_deadline - self.started_at) * 1000:.0f} ms"
         )
+        if cause is not None:
+            message += f"; then it raised {type(cause).__name__}: {cause}"
+        return LambdaTimeoutError(message)
 
     # --- the timer -------------------------------------------------------------------------
 

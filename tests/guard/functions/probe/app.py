@@ -1,0 +1,42 @@
+"""Reports what a function can observe of its start-up (compared with and without the layer)."""
+
+import os
+import subprocess
+import sys
+
+
+def handler(event, context):
+    if event.get("import_boto3"):
+        import boto3  # noqa: F401  (lets the layer's SDK patch load, with its vendored wrapt)
+    import wrapt
+
+    try:
+        import from_other_layer_pth
+
+        pth = from_other_layer_pth.VALUE
+    except ImportError:
+        pth = None
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os, sys; print(os.environ.get('PYTHONPATH')); print(sys.path)",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.splitlines()
+    return {
+        "sys_path": sys.path,
+        "pythonpath": os.environ.get("PYTHONPATH", "<unset>"),
+        "child_pythonpath": child[0],
+        "child_sys_path": child[1],
+        "handler": os.environ.get("_HANDLER"),
+        "pth": pth,
+        "wrapt_file": wrapt.__file__,
+        "wrapt_is_function_copy": getattr(wrapt, "FUNCTION_COPY", False),
+        "sitecustomize_ran": os.environ.get("USER_SITECUSTOMIZE_RAN"),
+        "botocore_loaded_at_start": event.get("botocore_before"),
+        "botocore_loaded": "botocore" in sys.modules,
+        "guard_loaded": "timeout_guard" in sys.modules,
+        "environ": sorted(k for k in os.environ if not k.startswith("_X_AMZN")),
+    }
