@@ -83,7 +83,21 @@ def layer_opt(tmp_path_factory: pytest.TempPathFactory) -> Path:
             target.write_bytes(archive.read(info))
             mode = (info.external_attr >> 16) & 0o777
             target.chmod(mode or 0o644)
+    make_read_only(opt)
     return opt
+
+
+def make_read_only(folder: Path) -> None:
+    """Lambda mounts layers read-only: no __pycache__ can be written there."""
+    for path in sorted(folder.rglob("*"), reverse=True):
+        path.chmod(path.stat().st_mode & ~0o222)
+    folder.chmod(folder.stat().st_mode & ~0o222)
+
+
+def make_writable(folder: Path) -> None:
+    folder.chmod(folder.stat().st_mode | 0o200)
+    for path in folder.rglob("*"):
+        path.chmod(path.stat().st_mode | 0o200)
 
 
 @pytest.fixture

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Callable, Optional
 
-Hook = Callable[[Any], None]
+TYPE_CHECKING = False  # no typing import at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
+
+    Hook = Callable[[Any], None]
+
 
 _log = logging.getLogger("timeout_guard")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ._imports import when_imported
+
+TYPE_CHECKING = False  # no typing import at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _attach_handler_wrapper(module: Any) -> None:

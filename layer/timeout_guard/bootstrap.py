@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Callable
 
 from . import LambdaTimeoutError
 from .config import LOGGER_NAME, settings
+
+TYPE_CHECKING = False  # no typing import at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 _log = logging.getLogger(LOGGER_NAME)
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass, field
-from typing import Callable, Mapping, Optional, TypeVar
+
+TYPE_CHECKING = False  # typing costs milliseconds at start-up; annotations only
+if TYPE_CHECKING:
+    from typing import Any, Callable, Mapping, Optional, TypeVar
+
+    T = TypeVar("T")
 
 LOGGER_NAME = "timeout_guard"
 PREFIX = "TIMEOUT_GUARD_"
@@ -24,26 +28,67 @@ LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
-T = TypeVar("T")
+_DEFAULTS = {
+    "enabled": True,
+    "margin_ms": None,  # None: 10 % of the remaining time, clamped to 500-3000 ms
+    "action": "raise",
+    "on_timeout": (),
+    "connect_timeout": 2.0,
+    "read_timeout": 5.0,
+    "max_attempts": 3,
+    "retry_mode": "standard",
+    "read_timeouts": {},  # "sqs.ReceiveMessage" or "sqs" -> seconds, or None for "off"
+    "botocore": True,
+    "hook": True,
+    "log_level": "WARNING",
+}
 
 
-@dataclass(frozen=True)
 class Settings:
-    """The layer's configuration; field defaults are the documented defaults."""
+    """The layer's configuration (immutable); the defaults are the documented defaults.
 
-    enabled: bool = True
-    margin_ms: Optional[int] = None  # None: 10 % of the remaining time, clamped to 500-3000 ms
-    action: str = "raise"
-    on_timeout: tuple[str, ...] = ()
-    connect_timeout: float = 2.0
-    read_timeout: float = 5.0
-    max_attempts: int = 3
-    retry_mode: str = "standard"
-    # "sqs.ReceiveMessage" or "sqs" -> seconds, or None for "off" (leave as without the layer).
-    read_timeouts: Mapping[str, Optional[float]] = field(default_factory=dict)
-    botocore: bool = True
-    hook: bool = True
-    log_level: str = "WARNING"
+    A plain class rather than a dataclass: ``dataclasses`` imports ``inspect``, which would
+    add milliseconds to every cold start.
+    """
+
+    __slots__ = tuple(_DEFAULTS)
+    enabled: bool
+    margin_ms: Optional[int]
+    action: str
+    on_timeout: tuple[str, ...]
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+    retry_mode: str
+    read_timeouts: Mapping[str, Optional[float]]
+    botocore: bool
+    hook: bool
+    log_level: str
+
+    def __init__(self, **values: Any) -> None:
+        unknown = set(values) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"unknown settings: {sorted(unknown)}")
+        for name, default in _DEFAULTS.items():
+            value = values.get(name, default)
+            object.__setattr__(self, name, dict(value) if name == "read_timeouts" else value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Settings are immutable")
+
+    def replace(self, **changes: Any) -> Settings:
+        values = {name: getattr(self, name) for name in _DEFAULTS}
+        values.update(changes)
+        return Settings(**values)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Settings):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in _DEFAULTS)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in _DEFAULTS)
+        return f"Settings({fields})"
 
 
 def warn(message: str) -> None:

@@ -7,10 +7,16 @@ registers end-of-invocation callbacks (its accounting record). Standard library 
 from __future__ import annotations
 
 import logging
+import sys
 import time
-from typing import Callable, Optional
+
+TYPE_CHECKING = False  # no typing import at start-up; annotations only
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Callable, Optional
 
 _end_callbacks: list[Callable[[], None]] = []
+_deadline_handler: Optional[Callable[[Optional[FrameType]], None]] = None
 
 
 class Current:
@@ -36,6 +42,28 @@ def on_end(callback: Callable[[], None]) -> None:
     """Call ``callback()`` when each invocation ends (before the result is reported)."""
     if callback not in _end_callbacks:
         _end_callbacks.append(callback)
+
+
+def set_deadline_handler(handler: Optional[Callable[[Optional[FrameType]], None]]) -> None:
+    global _deadline_handler
+    _deadline_handler = handler
+
+
+def deadline_reached() -> None:
+    """An SDK attempt ended because the guard's deadline came: fire the hook now, once.
+
+    The SDK calls this (and then raises its own botocore error) so that the outcome does not
+    depend on whether the socket timeout or the alarm came first: one ERROR record with the
+    caller's stack, the callbacks, and the invocation reported as ``LambdaTimeoutError`` with
+    the botocore error as its cause. Never raises.
+    """
+    handler = _deadline_handler
+    if handler is None:
+        return
+    try:
+        handler(sys._getframe(1))
+    except Exception:
+        logging.getLogger("timeout_guard").debug("deadline handler failed", exc_info=True)
 
 
 def begin(

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import mode_params, write_function
+from conftest import make_read_only, make_writable, mode_params, write_function
 from error_cases import INIT_ERRORS
 
 PROBE = Path(__file__).resolve().parent / "functions" / "probe"
@@ -21,6 +21,7 @@ def opt_with_other_layer(layer_opt: Path, tmp_path: Path) -> Path:
     """Our layer plus another layer that ships a .pth file in python/ and in site-packages."""
     opt = tmp_path / "opt"
     shutil.copytree(layer_opt, opt, symlinks=True)
+    make_writable(opt)
     lib = tmp_path / "other-lib"
     lib.mkdir()
     (lib / "from_other_layer_pth.py").write_text("VALUE = 'other layer .pth processed'\n")
@@ -29,6 +30,7 @@ def opt_with_other_layer(layer_opt: Path, tmp_path: Path) -> Path:
         site = opt / "python" / "lib" / f"python{version}" / "site-packages"
         site.mkdir(parents=True, exist_ok=True)
         (site / "other-site.pth").write_text("# a .pth with only a comment\n")
+    make_read_only(opt)
     return opt
 
 
