@@ -8,7 +8,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 LAYER_ZIP := dist/timeout-guard-layer.zip
-LAYER_SOURCES := $(shell find layer wrapper -type f ! -name '*.pyc' 2>/dev/null) tools/build_layer.py
+LAYER_SOURCES := $(shell find layer wrapper -type f ! -name '*.pyc' 2>/dev/null) tools/build_layer.py \
+	tools/vendor.lock requirements-dev.txt
 PYTEST_ARGS ?=
 
 .PHONY: help venv layer runtimes test lint demo bench clean build-TimeoutGuardLayer
@@ -43,14 +44,29 @@ runtimes: venv
 test: venv layer runtimes
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest $(PYTEST_ARGS)
+	@echo "== tests/sdk again, on the oldest supported botocore (tests/requirements-oldest-sdk.txt)"
+	tests/sdk/run_oldest.sh -q
 
-lint: venv
+# The template checks' own environment: aws-sam-cli pins boto3 exactly, so never in .venv.
+$(TOOLS_VENV)/.installed: tools/requirements-tools.txt
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3.X (3.10+)"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tools/requirements-tools.txt
+	touch $@
+
+lint: venv layer $(TOOLS_VENV)/.installed
 	$(VPY) -m ruff check .
+	SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/python tools/check_template.py
 
 demo: venv layer
 	$(VPY) examples/demo.py $(if $(FULL),--full)
 
-bench: venv layer runtimes
+# Benchmark-only dependencies (matplotlib, numpy), installed into .venv on top of the test set.
+$(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+bench: venv layer runtimes $(VENV)/.bench-installed
 	$(VPY) bench/run.py $(if $(FULL),--full)
 
 clean:
