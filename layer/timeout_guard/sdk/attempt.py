@@ -1,0 +1,136 @@
+"""Per-attempt timeouts: per-operation read timeouts and the Lambda deadline.
+
+botocore sends each attempt through ``Endpoint._do_get_response(request, operation_model,
+context)`` and asks ``Endpoint._needs_retry`` before each retry, on every version we support.
+Wrapping those two (once, on the class) gives one place per attempt that sees the call's
+context, without an event handler per call:
+
+* inside an invocation, an attempt gets at most the time left before the guard fires
+  (urllib3 ``Timeout(total=...)`` bounds connect + read together); with too little time left
+  it is not sent, and an attempt that was shortened and timed out is not retried;
+* on botocore without ``context['read_timeout']`` support (< 1.43.68) the per-operation read
+  timeout travels the same way: a urllib3 ``Timeout`` handed to botocore's own connection
+  pools' ``urlopen(timeout=...)`` through a thread-local set around the attempt;
+* a synchronous ``lambda.Invoke`` that hit a read timeout is not retried (the function may be
+  running: a retry would invoke it again).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Optional
+
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+
+from .. import invocation
+from . import accounting
+from .errors import DeadlineConnectTimeoutError, DeadlineNotSentError, DeadlineReadTimeoutError
+
+# Keys in botocore's per-call request context (a plain dict shared by all attempts of a call).
+OP_READ = "timeout_guard.read_timeout"  # the operation's read timeout (seconds)
+NO_READ_RETRY = "timeout_guard.no_read_retry"  # a read timeout must not be retried
+SHORTENED = "timeout_guard.shortened"  # the current attempt was shortened by the deadline
+STOP = "timeout_guard.stop"  # no further attempt: the deadline is too near
+
+# Seconds: attempts end this long before the guard fires. Small, because an attempt cut by the
+# deadline fires the hook at once (invocation.deadline_reached), so the function's error still
+# arrives at deadline - margin; if the alarm wins the race instead, the outcome is the same.
+SAFETY = 0.01
+MIN_ATTEMPT = 0.1  # seconds: less than this left, an attempt is not sent at all
+
+NATIVE_READ_TIMEOUT = False  # set by install(): botocore honours context['read_timeout']
+
+_local = threading.local()
+
+
+def _timeout(connect: Optional[float], read: Optional[float], total: Optional[float]) -> Any:
+    from urllib3.util.timeout import Timeout
+
+    return Timeout(connect=connect, read=read, total=total)
+
+
+def do_get_response(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Wrapper of ``Endpoint._do_get_response``: timeouts for one attempt, and accounting."""
+    try:
+        request, operation_model, context = _bind(*args, **kwargs)
+    except TypeError:
+        return wrapped(*args, **kwargs)
+    left = invocation.seconds_left()
+    op_read = context.get(OP_READ)
+    if left is None and (op_read is None or NATIVE_READ_TIMEOUT):
+        return wrapped(*args, **kwargs)  # outside an invocation: nothing to do per attempt
+
+    config = context.get("client_config")
+    read = op_read if op_read is not None else getattr(config, "read_timeout", None)
+    connect = getattr(config, "connect_timeout", None)
+    total = None
+    shortened = False
+    if left is not None:
+        budget = left - SAFETY
+        if budget < MIN_ATTEMPT:
+            context[STOP] = True
+            error = DeadlineNotSentError(
+                endpoint_url=getattr(request, "url", ""), left_ms=int(max(left, 0) * 1000)
+            )
+            accounting.begin(context)
+            accounting.end(context, operation_model, error)
+            return None, error
+        limits = [t for t in (connect, read) if t is not None]
+        if not limits or max(limits) > budget:
+            total, shortened = budget, True
+            connect = budget if connect is None else min(connect, budget)
+            read = budget if read is None else min(read, budget)
+    context[SHORTENED] = shortened
+    if left is not None:
+        accounting.begin(context)
+    if shortened or not NATIVE_READ_TIMEOUT:
+        _local.timeout = _timeout(connect, read, total)
+    try:
+        result = wrapped(*args, **kwargs)
+    finally:
+        _local.timeout = None
+    if left is not None:
+        accounting.end(context, operation_model, result[1] if result else None)
+        if shortened and result and isinstance(result[1], (ReadTimeoutError, ConnectTimeoutError)):
+            cls = (
+                DeadlineReadTimeoutError
+                if isinstance(result[1], ReadTimeoutError)
+                else DeadlineConnectTimeoutError
+            )
+            context[STOP] = True
+            error = cls(endpoint_url=getattr(request, "url", ""), timeout_s=round(budget, 3))
+            error.__cause__ = result[1]
+            invocation.deadline_reached()  # the hook fires now: one record, the callbacks
+            return None, error
+    return result
+
+
+def _bind(request: Any, operation_model: Any, context: dict) -> tuple[Any, Any, dict]:
+    return request, operation_model, context
+
+
+def needs_retry(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Wrapper of ``Endpoint._needs_retry``: veto retries the layer must prevent."""
+    request_dict = kwargs.get("request_dict", args[2] if len(args) > 2 else None)
+    context = request_dict.get("context") if isinstance(request_dict, dict) else None
+    if context:
+        if context.get(STOP):
+            return False
+        if context.get(NO_READ_RETRY):
+            caught = kwargs.get("caught_exception", args[4] if len(args) > 4 else None)
+            if isinstance(caught, ReadTimeoutError):
+                return False
+    left = invocation.seconds_left()
+    if left is not None and left - SAFETY < MIN_ATTEMPT:
+        return False  # no time for another attempt: end with this attempt's result
+    return wrapped(*args, **kwargs)
+
+
+def urlopen(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Wrapper of botocore's connection pools' ``urlopen``: apply the attempt's timeout."""
+    timeout = getattr(_local, "timeout", None)
+    if timeout is not None:
+        _local.timeout = None  # one attempt, one request
+        kwargs["timeout"] = timeout
+    return wrapped(*args, **kwargs)
+

@@ -1,0 +1,57 @@
+"""aiobotocore clients get the same settings; AioConfig stays AioConfig.
+
+Skipped unless aiobotocore is installed: it pins its own botocore (3.10.0: botocore
+>=1.43.115,<1.43.118), so it cannot sit next to the main .venv's botocore 1.44.5. Run it with
+a throwaway venv: ``pip install aiobotocore==3.10.0 pytest wrapt`` then
+``python -m pytest tests/sdk/test_aiobotocore.py --confcutdir=tests/sdk``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+aiobotocore_session = pytest.importorskip("aiobotocore.session")
+
+from timeout_guard import sdk  # noqa: E402
+from timeout_guard.sdk import attempt  # noqa: E402
+
+
+def test_aio_clients_get_layer_settings_under_their_own() -> None:
+    from aiobotocore.config import AioConfig
+
+    assert sdk.install_aiobotocore(aiobotocore_session) is True
+    assert sdk.install_aiobotocore(aiobotocore_session) is True
+    seen: dict[str, Any] = {}
+
+    async def main() -> None:
+        session = aiobotocore_session.get_session()
+        config = AioConfig(read_timeout=9, connector_args={"keepalive_timeout": 3})
+        async with session.create_client(
+            "stepfunctions",
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=config,
+        ) as c:
+            cfg = c.meta.config
+            seen["config"] = (type(cfg).__name__, cfg.connect_timeout, cfg.read_timeout)
+            seen["retries"] = cfg.retries
+            seen["connector_args"] = cfg.connector_args
+
+            def capture(params: Any, **_: Any) -> None:
+                context = params["context"]
+                seen["read"] = (context.get("read_timeout"), context.get(attempt.OP_READ))
+
+            c.meta.events.register_first("before-call", capture)
+            with pytest.raises(Exception):  # noqa: B017 - nothing listens on port 9
+                await c.get_activity_task(activityArn="arn:a")
+
+    asyncio.run(main())
+    assert seen["config"] == ("AioConfig", 2.0, 9)
+    assert seen["retries"] == {"total_max_attempts": 3, "mode": "standard"}
+    assert seen["connector_args"] == {"keepalive_timeout": 3}
+    assert seen["read"] == (70.0, 70.0)

@@ -1,0 +1,105 @@
+"""install() is idempotent and fails open; the accounting record appears only when needed."""
+
+from __future__ import annotations
+
+import logging
+import types
+from typing import Any
+
+import botocore.endpoint
+import botocore.session
+import pytest
+from loopback import StallFirst
+from timeout_guard import invocation, sdk
+from timeout_guard.sdk._wrapt import wrapt
+
+from .helpers import client, in_invocation
+
+
+def test_install_is_idempotent() -> None:
+    assert sdk.install(botocore.session) is True
+    assert sdk.install(botocore.session) is True
+    wrapper = botocore.session.Session.__dict__["create_client"]
+    assert isinstance(wrapper, wrapt.FunctionWrapper)
+    assert not isinstance(wrapper.__wrapped__, wrapt.FunctionWrapper)  # wrapped once
+    attempt = botocore.endpoint.Endpoint.__dict__["_do_get_response"]
+    assert not isinstance(attempt.__wrapped__, wrapt.FunctionWrapper)
+
+
+def test_install_fails_open() -> None:
+    assert sdk.install(types.ModuleType("botocore.session")) is False  # no Session
+    broken = types.ModuleType("aiobotocore.session")
+    broken.AioSession = object  # type: ignore[attr-defined]
+    assert sdk.install_aiobotocore(broken) is False
+
+
+def test_disabled_by_flag_leaves_botocore_alone(guard_env: Any) -> None:
+    guard_env(TIMEOUT_GUARD_BOTOCORE="false")
+    fake = types.ModuleType("botocore.session")
+
+    class Session:
+        def create_client(self) -> None:
+            pass
+
+    fake.Session = Session  # type: ignore[attr-defined]
+    assert sdk.install(fake) is False
+    assert not isinstance(Session.__dict__["create_client"], wrapt.FunctionWrapper)
+
+
+def test_internal_error_leaves_the_functions_config(monkeypatch: Any) -> None:
+    """Whatever fails inside the layer, the client is created as without it."""
+    from botocore.config import Config
+    from timeout_guard.sdk import patch
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("layer bug")
+
+    monkeypatch.setattr(patch, "merge", broken)
+    c = client("sqs", "http://127.0.0.1:9", config=Config(read_timeout=9))
+    assert (c.meta.config.connect_timeout, c.meta.config.read_timeout) == (60, 9)
+
+
+@pytest.fixture
+def firehose(moto: Any) -> str:
+    client("s3", moto.endpoint_url).create_bucket(Bucket="tg-acct-bucket")
+    name = "tg-acct"
+    fh = client("firehose", moto.endpoint_url)
+    if name not in fh.list_delivery_streams()["DeliveryStreamNames"]:
+        fh.create_delivery_stream(
+            DeliveryStreamName=name,
+            ExtendedS3DestinationConfiguration={
+                "RoleARN": "arn:aws:iam::123456789012:role/r",
+                "BucketARN": "arn:aws:s3:::tg-acct-bucket",
+            },
+        )
+    return name
+
+
+def test_one_record_when_a_call_retried(
+    moto: Any, firehose: str, guard_env: Any, caplog: Any
+) -> None:
+    guard_env(TIMEOUT_GUARD_READ_TIMEOUT="0.5")
+    with (
+        caplog.at_level(logging.WARNING, logger="timeout_guard"),
+        StallFirst(moto.endpoint_url, stall=1) as proxy,
+        in_invocation(30),
+    ):
+        fh = client("firehose", proxy.endpoint_url)
+        fh.put_record(DeliveryStreamName=firehose, Record={"Data": b"x"})
+        fh.put_record(DeliveryStreamName=firehose, Record={"Data": b"y"})
+    records = [r for r in caplog.records if r.name == "timeout_guard"]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    message = records[0].getMessage()
+    assert "2 calls, 1 retries, 1 timeouts" in message
+    assert "firehose.PutRecord" in message
+    fields = records[0].timeout_guard_sdk
+    assert fields["slowest_operation"] == "firehose.PutRecord"
+    assert fields["slowest_ms"] >= 500
+
+
+def test_nothing_logged_when_all_went_well(moto: Any, firehose: str, caplog: Any) -> None:
+    with caplog.at_level(logging.DEBUG, logger="timeout_guard"), in_invocation(30):
+        fh = client("firehose", moto.endpoint_url)
+        fh.put_record(DeliveryStreamName=firehose, Record={"Data": b"x"})
+    assert [r for r in caplog.records if r.name == "timeout_guard"] == []
+    assert invocation.current.request_id is None

@@ -1,0 +1,139 @@
+"""Hung connections end fast: a stalled first connection, a black hole, a closed door.
+
+Real botocore clients against loopback servers. Time bounds are loose (they exist to show the
+60 s hang does not happen); the counts of connections show how many attempts were made.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
+from loopback import BlackHole, NeverAccept, StallFirst
+from timeout_guard.sdk.errors import DeadlineNotSentError, DeadlineReadTimeoutError
+
+from .helpers import client, in_invocation
+
+ARN = "arn:aws:iam::123456789012:role/r"
+
+
+def first_backoff_max() -> float:
+    """Standard mode's longest wait before the first retry of a timeout: 50 ms since botocore
+    1.44 (``base_scale``), 1 s before (botocore's jitter, not something the layer adds)."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    return 0.05 if hasattr(ExponentialBackoff, "_get_base_scale") else 1.0
+
+
+@pytest.fixture(scope="module")
+def firehose_stream(moto: Any) -> str:
+    s3 = client("s3", moto.endpoint_url)
+    s3.create_bucket(Bucket="tg-stall-bucket")
+    fh = client("firehose", moto.endpoint_url)
+    fh.create_delivery_stream(
+        DeliveryStreamName="tg-stall",
+        ExtendedS3DestinationConfiguration={
+            "RoleARN": ARN,
+            "BucketARN": "arn:aws:s3:::tg-stall-bucket",
+        },
+    )
+    return "tg-stall"
+
+
+def test_stalled_first_connection_recovers_with_defaults(moto: Any, firehose_stream: str) -> None:
+    """Defaults (5 s read timeout): under 5.5 s and one retry; botocore alone waits 60 s."""
+    with StallFirst(moto.endpoint_url, stall=1) as proxy:
+        fh = client("firehose", proxy.endpoint_url)
+        started = time.monotonic()
+        response = fh.put_record(DeliveryStreamName=firehose_stream, Record={"Data": b"x"})
+        elapsed = time.monotonic() - started
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert proxy.connections == 2
+    assert 5.0 <= elapsed < 5.5 + first_backoff_max(), elapsed
+
+
+def test_stalled_first_connection_recovers_tuned(
+    moto: Any, firehose_stream: str, guard_env: Any
+) -> None:
+    guard_env(TIMEOUT_GUARD_READ_TIMEOUT="1")
+    with StallFirst(moto.endpoint_url, stall=1) as proxy:
+        fh = client("firehose", proxy.endpoint_url)
+        started = time.monotonic()
+        response = fh.put_record(DeliveryStreamName=firehose_stream, Record={"Data": b"x"})
+        elapsed = time.monotonic() - started
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert elapsed < 1.5 + first_backoff_max(), elapsed
+
+
+def test_black_hole_fails_within_attempts_times_timeout(guard_env: Any) -> None:
+    guard_env(TIMEOUT_GUARD_READ_TIMEOUT="0.5", TIMEOUT_GUARD_CONNECT_TIMEOUT="0.5")
+    with BlackHole() as hole:
+        fh = client("firehose", hole.endpoint_url)
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError):
+            fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
+        elapsed = time.monotonic() - started
+    assert hole.connections == 3  # 3 attempts in total, standard mode
+    # 3 x 0.5 s, plus standard backoff (at most 1 s + 2 s before attempts 2 and 3), plus slack
+    assert elapsed < 3 * 0.5 + 3 + 1, elapsed
+
+
+@pytest.mark.slow
+def test_black_hole_with_defaults_is_bounded() -> None:
+    """With the layer's defaults a black hole costs 3 x 5 s plus backoff, not 3 x 60 s."""
+    with BlackHole() as hole:
+        fh = client("firehose", hole.endpoint_url)
+        started = time.monotonic()
+        with pytest.raises(ReadTimeoutError):
+            fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
+        elapsed = time.monotonic() - started
+    assert hole.connections == 3
+    assert 15 <= elapsed < 15 + 3 + 2, elapsed
+
+
+def test_never_accepting_endpoint_gives_connect_timeout(guard_env: Any) -> None:
+    guard_env(TIMEOUT_GUARD_CONNECT_TIMEOUT="0.5")
+    with NeverAccept() as door:
+        fh = client("firehose", door.endpoint_url)
+        started = time.monotonic()
+        with pytest.raises(ConnectTimeoutError) as caught:
+            fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
+        elapsed = time.monotonic() - started
+    assert not isinstance(caught.value, DeadlineNotSentError)
+    assert elapsed < 3 * 0.5 + 3 + 1, elapsed
+    assert elapsed >= 3 * 0.5 - 0.1, elapsed  # three attempts really waited
+
+
+def test_attempt_is_cut_to_the_deadline_and_not_retried() -> None:
+    """Inside an invocation with 1.5 s left, a black hole ends before the guard, once."""
+    with BlackHole() as hole, in_invocation(1.5):
+        fh = client("firehose", hole.endpoint_url)
+        started = time.monotonic()
+        with pytest.raises(DeadlineReadTimeoutError) as caught:
+            fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
+        elapsed = time.monotonic() - started
+    assert isinstance(caught.value, ReadTimeoutError)  # still botocore's own class
+    assert "deadline is near" in str(caught.value)
+    assert hole.connections == 1  # not retried
+    assert elapsed < 1.5, elapsed
+
+
+def test_no_attempt_without_time_left() -> None:
+    with BlackHole() as hole, in_invocation(0.08):
+        fh = client("firehose", hole.endpoint_url)
+        started = time.monotonic()
+        with pytest.raises(DeadlineNotSentError, match="deadline is near"):
+            fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
+        elapsed = time.monotonic() - started
+        time.sleep(0.05)
+    assert hole.connections == 0
+    assert elapsed < 0.5, elapsed
+
+
+def test_deadline_leaves_healthy_calls_alone(moto: Any, firehose_stream: str) -> None:
+    with in_invocation(30):
+        fh = client("firehose", moto.endpoint_url)
+        response = fh.put_record(DeliveryStreamName=firehose_stream, Record={"Data": b"x"})
+    assert response["ResponseMetadata"]["RetryAttempts"] == 0
