@@ -45,7 +45,9 @@ test: venv layer runtimes
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest $(PYTEST_ARGS)
 	@echo "== tests/sdk again, on the oldest supported botocore (tests/requirements-oldest-sdk.txt)"
-	tests/sdk/run_oldest.sh -q
+	tests/sdk/run_other_sdk.sh tests/requirements-oldest-sdk.txt 3.10 -q tests/sdk
+	@echo "== aiobotocore clients (tests/requirements-aiobotocore.txt)"
+	tests/sdk/run_other_sdk.sh tests/requirements-aiobotocore.txt 3.11 -q tests/sdk/test_aiobotocore.py tests/sdk/test_precedence.py
 
 # The template checks' own environment: aws-sam-cli pins boto3 exactly, so never in .venv.
 $(TOOLS_VENV)/.installed: tools/requirements-tools.txt

@@ -11,10 +11,10 @@ import signal
 import textwrap
 import zipfile
 from pathlib import Path
-from typing import Optional
+from typing import Union
 
 import pytest
-from locallambda import LocalLambda, available_versions
+from locallambda import LocalLambda, Runtime, available_versions
 from locallambda.function import all_spawned_pids, live_processes_in_group
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,7 +121,7 @@ def make_lambda(request: pytest.FixtureRequest):
     """Factory for LocalLambda instances that are always closed after the test."""
     created: list[LocalLambda] = []
 
-    def make(task_dir: Path, handler: str, *, python: Optional[str] = "3.11", **kwargs):
+    def make(task_dir: Path, handler: str, *, python: Union[str, Runtime, None] = "3.11", **kwargs):
         fn = LocalLambda(task_dir, handler, python=python or "3.11", **kwargs)
         created.append(fn)
         return fn
