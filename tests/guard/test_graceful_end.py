@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import mode_params
+from conftest import mode_params, version_params
 
 FUNCTIONS = Path(__file__).resolve().parent / "functions"
 STUCK = FUNCTIONS / "stuck"
@@ -224,3 +224,22 @@ def test_default_margin_is_ten_percent_clamped(make_lambda, wrapper, layer_opt, 
     result = fn.invoke({"marker": str(tmp_path / "m")})
     assert result.error_type == "LambdaTimeoutError"
     assert abs(result.duration_ms - 2500) <= TOLERANCE_MS
+
+
+@pytest.mark.parametrize("version", version_params())
+def test_graceful_end_on_every_runtime_version(
+    tmp_path, make_lambda, wrapper, layer_opt, version
+) -> None:
+    fn = _guarded(make_lambda, wrapper, layer_opt, version)
+    result = fn.invoke({"marker": str(tmp_path / "m")})
+    assert result.error_type == "LambdaTimeoutError", result.logs
+    assert (tmp_path / "m").read_text() == "sleeping"
+
+
+def test_hook_off_leaves_the_handler_alone(make_lambda, wrapper, layer_opt, tmp_path) -> None:
+    env = {"TIMEOUT_GUARD_HOOK": "false"}
+    fn = _guarded(make_lambda, wrapper, layer_opt, "3.11", env=env, timeout=1.0)
+    result = fn.invoke({"marker": str(tmp_path / "m")})
+    assert result.status == "timeout"  # Lambda's hard kill, as without the layer
+    assert "Lambda timeout in" not in result.logs
+    assert not (tmp_path / "m").exists()
