@@ -23,14 +23,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import re
-import shutil
 import signal
 import socket
 import sys
 import tempfile
 import threading
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
@@ -39,6 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from locallambda import Invocation, LocalLambda, Runtime, available_versions, provision  # noqa: E402
+from locallambda.layers import unpack_layer  # noqa: E402
 from loopback import MotoServer, StallFirst  # noqa: E402
 
 APP = REPO / "examples" / "app"
@@ -123,19 +122,11 @@ class StallThenForward(StallFirst):
         conn.close()
 
 
-def unpack_layer(opt: Path) -> Path:
+def unpack_layer_into(opt: Path) -> Path:
     """dist/timeout-guard-layer.zip unpacked like Lambda does into /opt; returns the wrapper."""
     if not LAYER_ZIP.exists():
         raise SystemExit(f"{LAYER_ZIP} is missing: run `make demo` (it builds the layer first)")
-    with zipfile.ZipFile(LAYER_ZIP) as archive:
-        for info in archive.infolist():
-            target = opt / info.filename
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            target.chmod(((info.external_attr >> 16) & 0o777) or 0o644)
+    unpack_layer(LAYER_ZIP, opt)
     return opt / "timeout-guard"
 
 
@@ -177,12 +168,8 @@ class Run:
 
     @staticmethod
     def release(fn: LocalLambda) -> None:
-        """Stop the function's runtime process group and its Runtime API (once)."""
-        if getattr(fn, "_demo_closed", False):
-            return
-        fn._demo_closed = True  # type: ignore[attr-defined]
+        """Stop the function's runtime process group and its Runtime API."""
         fn.close()
-        shutil.rmtree(fn._workdir, ignore_errors=True)  # its log files
 
 
 def log_lines(invocation: Invocation) -> list[str]:
@@ -323,7 +310,7 @@ def main() -> int:
     python = provision(version)
     with contextlib.ExitStack() as stack:
         opt = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tg-demo-opt-")))
-        wrapper = unpack_layer(opt)
+        wrapper = unpack_layer_into(opt)
         say(f"Timeout Guard demo: examples/app/app.py in the local Lambda runtime ({python.name})")
         say(
             f"with the layer = {LAYER_ZIP.relative_to(REPO)} unpacked into a temporary /opt and"

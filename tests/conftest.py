@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import textwrap
-import zipfile
 from pathlib import Path
 from typing import Union
 
 import pytest
 from locallambda import LocalLambda, Runtime, available_versions
 from locallambda.function import all_spawned_pids, live_processes_in_group
+from locallambda.layers import unpack_layer
 
 REPO = Path(__file__).resolve().parents[1]
 LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"
@@ -72,32 +72,7 @@ def layer_opt(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The built layer zip unpacked like Lambda does into /opt (file modes kept)."""
     if not LAYER_ZIP.exists():
         pytest.fail(f"{LAYER_ZIP} is missing: run `make layer` (make test does it)")
-    opt = tmp_path_factory.mktemp("opt")
-    with zipfile.ZipFile(LAYER_ZIP) as archive:
-        for info in archive.infolist():
-            target = opt / info.filename
-            if info.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(archive.read(info))
-            mode = (info.external_attr >> 16) & 0o777
-            target.chmod(mode or 0o644)
-    make_read_only(opt)
-    return opt
-
-
-def make_read_only(folder: Path) -> None:
-    """Lambda mounts layers read-only: no __pycache__ can be written there."""
-    for path in sorted(folder.rglob("*"), reverse=True):
-        path.chmod(path.stat().st_mode & ~0o222)
-    folder.chmod(folder.stat().st_mode & ~0o222)
-
-
-def make_writable(folder: Path) -> None:
-    folder.chmod(folder.stat().st_mode | 0o200)
-    for path in folder.rglob("*"):
-        path.chmod(path.stat().st_mode | 0o200)
+    return unpack_layer(LAYER_ZIP, tmp_path_factory.mktemp("opt"))
 
 
 @pytest.fixture

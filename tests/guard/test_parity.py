@@ -10,8 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import make_read_only, make_writable, mode_params, write_function
+from conftest import mode_params, write_function
 from error_cases import INIT_ERRORS
+from locallambda.layers import make_read_only, make_writable
 
 PROBE = Path(__file__).resolve().parent / "functions" / "probe"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -73,6 +74,7 @@ class _Output:
     err_start: int
     out_end: Optional[int] = None  # None: up to the end of the file as it is now
     err_end: Optional[int] = None
+    frozen: Optional[tuple[str, str]] = None  # read into memory before the files are removed
 
     @staticmethod
     def _read(path: Path, start: int, end: Optional[int]) -> str:
@@ -80,6 +82,17 @@ class _Output:
             f.seek(start)
             data = f.read() if end is None else f.read(max(0, end - start))
         return data.decode("utf-8", "replace")
+
+    def text(self) -> tuple[str, str]:
+        if self.frozen is not None:
+            return self.frozen
+        return (
+            self._read(self.out_path, self.out_start, self.out_end),
+            self._read(self.err_path, self.err_start, self.err_end),
+        )
+
+    def freeze(self) -> None:
+        self.frozen = self.text()
 
 
 @dataclass
@@ -102,13 +115,11 @@ class Invocation:
 
     @property
     def stdout(self) -> str:
-        o = self._output
-        return "" if o is None else o._read(o.out_path, o.out_start, o.out_end)
+        return "" if self._output is None else self._output.text()[0]
 
     @property
     def stderr(self) -> str:
-        o = self._output
-        return "" if o is None else o._read(o.err_path, o.err_start, o.err_end)
+        return "" if self._output is None else self._output.text()[1]
 
     @property
     def logs(self) -> str:
@@ -177,6 +188,8 @@ class LocalLambda:
         self.env["AWS_LAMBDA_RUNTIME_API"] = self.api.address
         self._process: Optional[_Process] = None
         self._spawn_count = 0
+        self._outputs: list[_Output] = []
+        self._closed = False
         self.pids: list[int] = []  # every runtime process started, for leak checks
 
     # --- environment -----------------------------------------------------------------------
@@ -308,6 +321,7 @@ class LocalLambda:
             cognito_identity=cognito_identity,
         )
         output = process.output_from_here()
+        self._outputs.append(output)
         self.api.offer(pending)
         result = self._await(process, pending)
         result.cold = cold
@@ -432,10 +446,20 @@ class LocalLambda:
     # --- teardown --------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Kill the runtime, stop the Runtime API, remove the temporary folder.
+
+        Invocations keep their output (read into memory first). Safe to call twice.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if self._process is not None:
             self._kill(self._process)
             self._process = None
         self.api.close()
+        for output in self._outputs:
+            output.freeze()
+        shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> LocalLambda:
         return self
