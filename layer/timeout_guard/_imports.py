@@ -29,12 +29,16 @@ def _run(name: str, hook: Hook, module: Any) -> None:
 
 
 class _HookedLoader:
-    """Delegates to the real loader, then calls the hook with the executed module."""
+    """Delegates to the real loader, then calls the hook with the executed module.
 
-    def __init__(self, loader: Any, name: str, hook: Hook) -> None:
+    The hook is used up only once a module has really executed: a ``find_spec`` probe, or an
+    import that failed, leaves it in place for the real import.
+    """
+
+    def __init__(self, loader: Any, name: str, hooks: dict[str, Hook]) -> None:
         self._loader = loader
         self._name = name
-        self._hook = hook
+        self._hooks = hooks
 
     def create_module(self, spec: Any) -> Any:
         create = getattr(self._loader, "create_module", None)
@@ -45,7 +49,9 @@ class _HookedLoader:
         if module.__spec__ is not None:
             module.__spec__.loader = self._loader
         self._loader.exec_module(module)
-        _run(self._name, self._hook, module)
+        hook = self._hooks.pop(self._name, None)
+        if hook is not None:
+            _run(self._name, hook, module)
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self._loader, attribute)
@@ -84,8 +90,7 @@ class PostImportFinder:
             self._searching.discard(fullname)
         if spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
-        del self._hooks[fullname]  # once only
-        spec.loader = _HookedLoader(spec.loader, fullname, hook)
+        spec.loader = _HookedLoader(spec.loader, fullname, self._hooks)
         return spec
 
 

@@ -75,6 +75,10 @@ def _stack_lines(frame: Optional[FrameType]) -> list[str]:
 
 
 _PACKAGE_DIR = __file__.rsplit("/", 1)[0] + "/"
+# The guard's own machinery: an alarm that lands in these is retried a moment later instead of
+# raising there (e.g. between the handler's return and the timer being disarmed).
+_MACHINERY = frozenset(_PACKAGE_DIR + name for name in ("hook.py", "bootstrap.py", "invocation.py"))
+RETRY_DELAY = 0.002
 
 
 def _where(frame: Optional[FrameType]) -> str:
@@ -125,9 +129,14 @@ class Guard:
         if margin_ms >= remaining_ms:
             if not self._warned_no_timer:
                 self._warned_no_timer = True
+                what = (
+                    f"TIMEOUT_GUARD_MARGIN_MS={margin_ms}"
+                    if margin is not None
+                    else f"the automatic margin ({margin_ms} ms)"
+                )
                 warn(
-                    f"TIMEOUT_GUARD_MARGIN_MS={margin_ms} leaves no time: only "
-                    f"{remaining_ms:.0f} ms remain at invocation start; no pre-timeout timer"
+                    f"{what} leaves no time: only {remaining_ms:.0f} ms remain at "
+                    "invocation start; no pre-timeout timer"
                 )
             invocation.begin(request_id, self.lambda_deadline, None)
             return
@@ -194,12 +203,16 @@ class Guard:
             phase = self._phases.pop(0)[1]
         if not self.armed:
             return
+        if phase is not None and frame is not None and frame.f_code.co_filename in _MACHINERY:
+            self._phases.insert(0, (now + RETRY_DELAY, phase))  # not inside the guard itself
+            phase = None
         self._arm_next(now)
         if user_due and callable(self._saved_handler):
             self._saved_handler(signum, frame)
         if phase == FIRE:
             self._fire(frame, now)
         elif phase == RAISE_AGAIN and self.settings.action == "raise":
+            invocation.current.guard_deadline = self._phases[0][0] if self._phases else None
             raise self.timeout_error()
         elif phase == LAST_WORD:
             self._last_word(frame, now)
@@ -219,6 +232,8 @@ class Guard:
         invocation.current.fired = True
         if self.settings.action != "raise":
             self._phases = [p for p in self._phases if p[1] != RAISE_AGAIN]
+        # SDK attempts may now run until the next step, so cleanup can still call AWS.
+        invocation.current.guard_deadline = self._phases[0][0] if self._phases else None
         remaining_ms = (self.lambda_deadline - now) * 1000
         elapsed_ms = (now - self.started_at) * 1000
         stack = _stack_lines(frame)

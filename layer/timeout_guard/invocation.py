@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
@@ -25,7 +26,10 @@ class Current:
     request_id: Optional[str] = None
     started_at: Optional[float] = None  # time.monotonic() at handler start
     lambda_deadline: Optional[float] = None  # time.monotonic() of Lambda's hard deadline
-    guard_deadline: Optional[float] = None  # time.monotonic() when the guard fires (None: no timer)
+    # time.monotonic() by which SDK attempts must end: when the guard fires next (None: no
+    # timer). After it fired, the next step (raise again, or the last word), so that cleanup
+    # and callbacks can still call AWS.
+    guard_deadline: Optional[float] = None
     fired: bool = False  # the pre-timeout hook fired in this invocation
 
 
@@ -58,8 +62,8 @@ def deadline_reached() -> None:
     the botocore error as its cause. Never raises.
     """
     handler = _deadline_handler
-    if handler is None:
-        return
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return  # a worker thread's call: the alarm interrupts the main thread on time
     try:
         handler(sys._getframe(1))
     except Exception:

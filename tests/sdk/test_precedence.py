@@ -130,6 +130,8 @@ CASES = [
      plain(Config(connect_timeout=4)), (4, 5.0, "standard", 3)),
     ("legacy AWS_DEFAULTS_MODE: layer connect", {"AWS_DEFAULTS_MODE": "legacy"}, plain(),
      (2.0, 5.0, "standard", 3)),
+    ("AWS_DEFAULTS_MODE=Legacy, any case: layer connect", {"AWS_DEFAULTS_MODE": "Legacy"},
+     plain(), (2.0, 5.0, "standard", 3)),
     ("positional config (10th parameter)", {}, positional(Config(read_timeout=9)),
      (2.0, 9, "standard", 3)),
     ("boto3.client", {}, boto3_client(), (2.0, 5.0, "standard", 3)),

@@ -4,6 +4,7 @@ calling Firehose (moto in server mode) through a connection that stalls.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,35 @@ def test_oldest_supported_botocore_in_the_runtime(make_lambda, layer_opt, moto):
     assert result.payload["botocore"] == "1.29.90"
     assert result.payload["retry_attempts"] == 1
     assert result.payload["seconds"] < 6.5  # old standard mode backs off up to 1 s
+
+
+@pytest.mark.parametrize("action", ["raise", "log"])
+def test_cleanup_and_callbacks_can_still_call_aws_after_the_guard_fired(
+    make_lambda, layer_opt, moto, tmp_path, action
+):
+    """After the hook fired, SDK attempts may run until the next step (not refused)."""
+    fn = make_lambda(
+        FUNCTION,
+        "app.put_after_timeout",
+        opt_dir=layer_opt,
+        exec_wrapper=str(layer_opt / "timeout-guard"),
+        timeout=2.0,
+        env={
+            "TIMEOUT_GUARD_MARGIN_MS": "1000",
+            "TIMEOUT_GUARD_ACTION": action,
+            "TIMEOUT_GUARD_ON_TIMEOUT": "app:callback_puts",
+        },
+    )
+    event = {
+        "endpoint": moto.endpoint_url,
+        "stream": STREAM,
+        "marker": str(tmp_path / "finally.json"),
+        "callback_marker": str(tmp_path / "callback.json"),
+    }
+    result = fn.invoke(event)
+    assert json.loads((tmp_path / "callback.json").read_text()) == {"callback_status": 200}
+    if action == "raise":
+        assert result.error_type == "LambdaTimeoutError", result.logs
+        assert json.loads((tmp_path / "finally.json").read_text()) == {"finally_status": 200}
+    else:
+        assert result.status == "timeout"  # log only: Lambda kills it as usual

@@ -48,7 +48,7 @@ def _install_botocore(module: ModuleType) -> None:
 
     from .. import invocation
     from . import accounting, attempt, patch
-    from ._wrapt import wrapt
+    from ._wrap import wrap_method
 
     endpoint = botocore.endpoint.Endpoint
     # Feature detection: the attempt path we wrap, and urllib3 pools we can hand a timeout.
@@ -66,11 +66,11 @@ def _install_botocore(module: ModuleType) -> None:
         getattr(botocore.httpsession.URLLib3Session, "_get_request_timeout", None)
     )
 
-    wrapt.wrap_function_wrapper(module, "Session.create_client", patch.create_client)
-    wrapt.wrap_function_wrapper(endpoint, "_do_get_response", attempt.do_get_response)
-    wrapt.wrap_function_wrapper(endpoint, "_needs_retry", attempt.needs_retry)
+    wrap_method(module.Session, "create_client", patch.create_client)
+    wrap_method(endpoint, "_do_get_response", attempt.do_get_response)
+    wrap_method(endpoint, "_needs_retry", attempt.needs_retry)
     for pool in pools:
-        wrapt.wrap_function_wrapper(pool, "urlopen", attempt.urlopen)
+        wrap_method(pool, "urlopen", attempt.urlopen)
     invocation.on_end(accounting.flush)
     setattr(module.Session, _MARK, True)
 
@@ -93,7 +93,7 @@ def install_aiobotocore(module: ModuleType) -> bool:
         if session_cls.__dict__.get(_MARK, False):
             return True
         from . import patch
-        from ._wrapt import wrapt
+        from ._wrap import wrap_method
 
         try:
             import aiobotocore.httpsession as aio_http
@@ -103,7 +103,7 @@ def install_aiobotocore(module: ModuleType) -> bool:
             )
         except Exception:
             patch.AIO_NATIVE_READ_TIMEOUT = False
-        wrapt.wrap_function_wrapper(module, "AioSession._create_client", patch.aio_create_client)
+        wrap_method(session_cls, "_create_client", patch.aio_create_client)
         setattr(session_cls, _MARK, True)
         return True
     except Exception:

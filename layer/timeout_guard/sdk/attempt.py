@@ -18,6 +18,7 @@ context, without an event handler per call:
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any, Callable, Optional
 
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
@@ -37,6 +38,7 @@ STOP = "timeout_guard.stop"  # no further attempt: the deadline is too near
 # arrives at deadline - margin; if the alarm wins the race instead, the outcome is the same.
 SAFETY = 0.01
 MIN_ATTEMPT = 0.1  # seconds: less than this left, an attempt is not sent at all
+CUT_SLACK = 0.02  # seconds: a timeout this close to the budget was the deadline's doing
 
 NATIVE_READ_TIMEOUT = False  # set by install(): botocore honours context['read_timeout']
 
@@ -75,23 +77,29 @@ def do_get_response(wrapped: Callable[..., Any], instance: Any, args: Any, kwarg
             accounting.begin(context)
             accounting.end(context, operation_model, error)
             return None, error
-        limits = [t for t in (connect, read) if t is not None]
-        if not limits or max(limits) > budget:
-            total, shortened = budget, True
-            connect = budget if connect is None else min(connect, budget)
-            read = budget if read is None else min(read, budget)
+        # ``total`` bounds connect + every read of the attempt together (a slow connect followed
+        # by a stall, or a trickling response, would each pass a per-read limit).
+        total = budget
+        shortened = any(t is None or t > budget for t in (connect, read)) or (
+            connect + read > budget
+        )
+        connect = budget if connect is None else min(connect, budget)
+        read = budget if read is None else min(read, budget)
     context[SHORTENED] = shortened
     if left is not None:
         accounting.begin(context)
-    if shortened or not NATIVE_READ_TIMEOUT:
         _local.timeout = _timeout(connect, read, total)
+    elif not NATIVE_READ_TIMEOUT:
+        _local.timeout = _timeout(connect, read, total)
+    started = time.monotonic()
     try:
         result = wrapped(*args, **kwargs)
     finally:
         _local.timeout = None
     if left is not None:
         accounting.end(context, operation_model, result[1] if result else None)
-        if shortened and result and isinstance(result[1], (ReadTimeoutError, ConnectTimeoutError)):
+        cut = shortened and time.monotonic() - started >= budget - CUT_SLACK
+        if cut and result and isinstance(result[1], (ReadTimeoutError, ConnectTimeoutError)):
             cls = (
                 DeadlineReadTimeoutError
                 if isinstance(result[1], ReadTimeoutError)

@@ -144,6 +144,7 @@ def merge(
         mode = _first(configs, "defaults_mode")
         if mode is _UNSET or mode is None:
             mode = _config_variable(session, "defaults_mode")
+        mode = mode.lower() if isinstance(mode, str) else mode  # botocore lowercases it too
         if mode not in (None, "legacy") and _supports_defaults_mode_connect():
             # None lets botocore take the defaults mode's connect timeout from its config store
             # (the way a Config with its own defaults_mode does), instead of the 60 s default
