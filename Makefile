@@ -8,8 +8,7 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 TOOLS_VENV := .venv-tools
 LAYER_ZIP := dist/timeout-guard-layer.zip
-LAYER_SOURCES := $(shell find layer wrapper -type f ! -name '*.pyc' 2>/dev/null) tools/build_layer.py \
-	tools/vendor.lock requirements-dev.txt
+LAYER_SOURCES := $(shell find layer wrapper -type f ! -name '*.pyc' 2>/dev/null) tools/build_layer.py
 PYTEST_ARGS ?=
 
 .PHONY: help venv layer runtimes test lint demo bench clean build-TimeoutGuardLayer
