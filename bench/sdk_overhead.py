@@ -89,12 +89,100 @@ def measure(calls: int = 300, clients: int = 30, rounds: int = 7) -> dict[str, f
             endpoint._needs_retry = wrapped_retry
             invocation.end()
         assert url
+    direct = _direct_costs(session, kwargs)
     return {
+        **direct,
+        "create_client_direct_pct": round(direct["create_client_layer_us"] / without_ms / 10, 2),
         "create_client_ms_with": round(with_ms, 3),
         "create_client_ms_without": round(without_ms, 3),
         "create_client_added_pct": round((with_ms / without_ms - 1) * 100, 2),
         "api_call_ms": round(off * 1000, 3),
         "api_call_added_us": round((on - off) * 1e6, 2),
+    }
+
+
+def _best_us(run: Callable[[], None], number: int, repeat: int = 7) -> float:
+    """Fastest per-call time of ``run`` in µs (timeit's method: the minimum is the cost)."""
+    import timeit
+
+    return min(timeit.repeat(run, number=number, repeat=repeat)) / number * 1e6
+
+
+def _direct_costs(session: Any, kwargs: dict) -> dict[str, float]:
+    """What the layer's own code adds, timed directly (no network in the measurement).
+
+    Per API call: the three wrapped methods every attempt goes through (``_do_get_response``,
+    ``_needs_retry``, the pool's ``urlopen``), each with the wrapper's dispatch, inside an
+    invocation (the deadline path, the most work). Per ``create_client``: ``prepare`` (the
+    merged Config) and ``register`` (the per-operation handlers).
+    """
+    import botocore.session
+    from timeout_guard import invocation
+    from timeout_guard.sdk import accounting, attempt, patch
+    from timeout_guard.sdk._wrap import wrap_method
+
+    client = botocore.session.Session.create_client(session, "sqs", **kwargs)
+    model = client.meta.service_model.operation_model("GetQueueUrl")
+
+    class Request:
+        url = kwargs["endpoint_url"]
+
+    class Target:
+        def _do_get_response(self, request: Any, operation_model: Any, context: Any) -> Any:
+            return ("response", None)
+
+        def _needs_retry(self, *args: Any, **kwargs: Any) -> bool:
+            return False
+
+        def urlopen(self, *args: Any, **kwargs: Any) -> Any:
+            return "raw"
+
+    class Wrapped(Target):
+        pass
+
+    for name, wrapper in (
+        ("_do_get_response", attempt.do_get_response),
+        ("_needs_retry", attempt.needs_retry),
+        ("urlopen", attempt.urlopen),
+    ):
+        wrap_method(Wrapped, name, wrapper)
+    plain, wrapped = Target(), Wrapped()
+    assert type(plain)._do_get_response is Target.__dict__["_do_get_response"]
+    context = {"client_config": client.meta.config}
+    retry_kwargs = {
+        "response": None,
+        "attempts": 1,
+        "operation_model": model,
+        "request_dict": {"context": context},
+        "caught_exception": None,
+    }
+
+    def one_attempt(target: Any) -> Callable[[], None]:
+        def run() -> None:
+            context = {"client_config": client.meta.config}  # one API call's context
+            retry_kwargs["request_dict"] = {"context": context}
+            target._do_get_response(Request, model, context)
+            target.urlopen("POST", "/")
+            target._needs_retry(**retry_kwargs)
+
+        return run
+
+    now = time.monotonic()
+    invocation.begin("bench", now + 3600, now + 3500)
+    try:
+        layered = _best_us(one_attempt(wrapped), 20000)
+        bare = _best_us(one_attempt(plain), 20000)
+    finally:
+        accounting.counts = accounting.Counts()  # the bench's fake calls: no record
+        invocation.end()
+
+    args, kw = ("sqs",), dict(kwargs)
+    _, _, merged = patch.prepare(session, args, kw)
+    prepare_us = _best_us(lambda: patch.prepare(session, args, kw), 300)
+    register_us = _best_us(lambda: patch.track(session, client, "sqs", merged, True), 300)
+    return {
+        "api_call_layer_code_us": round(layered - bare, 2),
+        "create_client_layer_us": round(prepare_us + register_us, 1),
     }
 
 

@@ -139,15 +139,3 @@ def has_entries(names: tuple[str, ...], user: Mapping[str, Optional[float]]) -> 
     prefixes = tuple(f"{n}." for n in names)
     keys = list(user) + list(BUILTIN) + list(EVENT_STREAM_OPERATIONS)
     return any(k in names or k.startswith(prefixes) for k in keys)
-
-
-def service_wide(names: tuple[str, ...], user: Mapping[str, Optional[float]]) -> bool:
-    """Whether a service entry exists (then every operation of the service needs a look)."""
-    return any(n in user or n in BUILTIN for n in names)
-
-
-def operations_named(names: tuple[str, ...], user: Mapping[str, Optional[float]]) -> set[str]:
-    """Operation names with an entry for this service."""
-    prefixes = tuple(f"{n}." for n in names)
-    keys = list(user) + list(BUILTIN) + list(EVENT_STREAM_OPERATIONS)
-    return {k.split(".", 1)[1] for k in keys if k.startswith(prefixes)}

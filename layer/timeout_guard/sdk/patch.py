@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from typing import Any, Callable, Optional
 
 from .. import config as tg_config
@@ -48,54 +49,110 @@ def prepare(session: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict, Optio
         return args, kwargs, None
 
 
-def register(client: Any, client_name: Optional[str], merged: Merged, native: bool) -> None:
-    """Per-operation read timeouts and the Invoke no-retry flag, as handlers on this client."""
-    try:
-        settings = tg_config.settings()
-        event_name = client.meta.service_model.service_id.hyphenize()
-        names = tuple(dict.fromkeys(n for n in (event_name, client_name) if n))
-        names = tuple(dict.fromkeys(names + tuple(optable.ALIASES.get(n, n) for n in names)))
-        user = settings.read_timeouts
-        events = client.meta.events
-        if event_name == "lambda":
-            events.register("before-parameter-build.lambda.Invoke", _mark_sync_invoke)
-        if not optable.has_entries(names, user):
+class ClientRules:
+    """One client's per-operation read timeouts (resolved once per operation) and flags."""
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        is_lambda: bool,
+        client_read: float,
+        merged: Merged,
+        native: bool,
+    ) -> None:
+        self.names = names
+        self.is_lambda = is_lambda
+        self.client_read = client_read
+        self.merged = merged
+        self.native = native
+        self.rules: dict[str, Optional[optable.Rule]] = {}
+
+    def apply(self, params: Any, model: Any, context: Any) -> None:
+        """Before an operation's parameters are built: its read timeout, the Invoke flag."""
+        operation = model.name
+        if self.is_lambda and operation == "Invoke" and optable.is_sync_invoke(params or {}):
+            # A synchronous Invoke that hit a read timeout is not retried (it would run twice).
+            context[attempt.NO_READ_RETRY] = True
+        try:
+            rule = self.rules[operation]
+        except KeyError:
+            rule = self.rules[operation] = optable.resolve(
+                self.names,
+                operation,
+                tg_config.settings().read_timeouts,
+                self.client_read,
+                self.merged.own_read,
+                self.merged.user_chose_read,
+            )
+        if rule is None:
             return
-        client_read = float(client.meta.config.read_timeout or merged.own_read)
-        rules: dict[str, Optional[optable.Rule]] = {}
+        seconds = rule(params if isinstance(params, dict) else {})
+        if seconds is not None:
+            context[attempt.OP_READ] = seconds
+            if self.native:
+                context["read_timeout"] = seconds
 
-        def rule_for(operation: str) -> Optional[optable.Rule]:
-            if operation not in rules:
-                rules[operation] = optable.resolve(
-                    names, operation, user, client_read, merged.own_read, merged.user_chose_read
-                )
-            return rules[operation]
 
-        def set_read_timeout(params: Any, model: Any, context: Any, **_: Any) -> None:
-            rule = rule_for(model.name)
-            if rule is None or context is None:
-                return
-            seconds = rule(params if isinstance(params, dict) else {})
-            if seconds is not None:
-                context[attempt.OP_READ] = seconds
-                if native:
-                    context["read_timeout"] = seconds
+def client_rules(
+    client: Any, client_name: Optional[str], merged: Merged, native: bool
+) -> Optional[ClientRules]:
+    """The client's rules, or None when no operation of its service has an entry."""
+    event_name = client.meta.service_model.service_id.hyphenize()
+    names = tuple(dict.fromkeys(n for n in (event_name, client_name) if n))
+    names = tuple(dict.fromkeys(names + tuple(optable.ALIASES.get(n, n) for n in names)))
+    is_lambda = event_name == "lambda"
+    if not is_lambda and not optable.has_entries(names, tg_config.settings().read_timeouts):
+        return None
+    client_read = float(client.meta.config.read_timeout or merged.own_read)
+    return ClientRules(names, is_lambda, client_read, merged, native)
 
-        if optable.service_wide(names, user):
-            events.register(f"before-parameter-build.{event_name}", set_read_timeout)
-        else:
-            operations = set(client.meta.service_model.operation_names)
-            for operation in optable.operations_named(names, user) & operations:
-                event = f"before-parameter-build.{event_name}.{operation}"
-                events.register(event, set_read_timeout)
+
+# Each client's rules, found from the request context's ``client_config`` (the client's own
+# ``meta.config``) by one handler registered once per session: clients copy their session's
+# handlers, whereas registering on each new client costs ~20 µs of signature inspection.
+_rules_by_config: weakref.WeakKeyDictionary[Any, ClientRules] = weakref.WeakKeyDictionary()
+_sessions_with_handler: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _before_parameter_build(params: Any, model: Any, context: Any, **_: Any) -> None:
+    if context is None:
+        return
+    rules = _rules_by_config.get(context.get("client_config"))
+    if rules is not None:
+        rules.apply(params, model, context)
+
+
+def register(client: Any, client_name: Optional[str], merged: Merged, native: bool) -> None:
+    """Per-operation read timeouts and the Invoke flag, as a handler on this client (aio)."""
+    try:
+        rules = client_rules(client, client_name, merged, native)
+        if rules is not None:
+            client.meta.events.register(
+                "before-parameter-build",
+                lambda params, model, context, **_: (
+                    rules.apply(params, model, context) if context is not None else None
+                ),
+            )
     except Exception:
         log.debug("timeout_guard: no per-operation read timeouts for this client", exc_info=True)
 
 
-def _mark_sync_invoke(params: Any, context: Any, **_: Any) -> None:
-    """A synchronous Invoke that hit a read timeout is not retried (it would run twice)."""
-    if context is not None and optable.is_sync_invoke(params or {}):
-        context[attempt.NO_READ_RETRY] = True
+def track(
+    session: Any, client: Any, client_name: Optional[str], merged: Merged, native: bool
+) -> None:
+    """Make the session-wide handler see this client's rules (botocore clients)."""
+    try:
+        rules = client_rules(client, client_name, merged, native)
+        if rules is None:
+            return
+        _rules_by_config[client.meta.config] = rules
+        if session not in _sessions_with_handler:
+            # Registered after this client was created: it only reaches the next ones.
+            client.meta.events.register("before-parameter-build", _before_parameter_build)
+            session.register("before-parameter-build", _before_parameter_build)
+            _sessions_with_handler.add(session)
+    except Exception:
+        log.debug("timeout_guard: no per-operation read timeouts for this client", exc_info=True)
 
 
 def create_client(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -103,7 +160,7 @@ def create_client(wrapped: Callable[..., Any], instance: Any, args: tuple, kwarg
     new_args, new_kwargs, merged = prepare(instance, args, kwargs)
     client = wrapped(*new_args, **new_kwargs)
     if merged is not None:
-        register(client, _service_name(args, kwargs), merged, attempt.NATIVE_READ_TIMEOUT)
+        track(instance, client, _service_name(args, kwargs), merged, attempt.NATIVE_READ_TIMEOUT)
     return client
 
 

@@ -1,0 +1,140 @@
+"""Shared by the benchmark modules: paths, the unpacked layer, runtime modes, statistics.
+
+Nothing here measures anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+FUNCTIONS = BENCH / "functions"
+PLOTS = BENCH / "plots"
+LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"
+
+for _extra in (REPO / "tests",):  # the local Lambda runtime and the loopback servers
+    if str(_extra) not in sys.path:
+        sys.path.insert(0, str(_extra))
+
+
+@dataclass
+class Check:
+    """One figure next to its target, for the summary table."""
+
+    measurement: str
+    figure: str
+    value: str
+    target: str
+    passed: Optional[bool]  # None: not judged (computed, skipped, informational)
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "MISS", None: "n/a"}[self.passed]
+
+
+def unpack_layer(zip_path: Path = LAYER_ZIP) -> Path:
+    """The built layer as Lambda mounts it in /opt: modes kept, read-only (so, as in Lambda,
+    its modules are compiled at every cold start). ``remove_layer`` deletes it."""
+    from locallambda.layers import unpack_layer as unpack
+
+    if not zip_path.exists():
+        raise SystemExit(f"{zip_path} is missing: run `make layer`")
+    return unpack(zip_path, Path(tempfile.mkdtemp(prefix="bench-opt-")))
+
+
+def remove_layer(opt: Path) -> None:
+    from locallambda.layers import make_writable
+
+    make_writable(opt)
+    shutil.rmtree(opt, ignore_errors=True)
+
+
+def runtime_modes() -> list[str]:
+    """The two awslambdaric behaviours: python3.11 (native /next in the main thread) and the
+    first python3.12+ interpreter (``/next`` in a worker thread), as tests/conftest.py picks."""
+    from locallambda import available_versions
+
+    found = available_versions()
+    modes = ["3.11"] if "3.11" in found else []
+    later = next((v for v in found if v >= "3.12"), None)
+    return modes + ([later] if later else [])
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=float), q))
+
+
+def median(values: Sequence[float]) -> float:
+    return pct(values, 50)
+
+
+def bootstrap_median_diff(
+    a: Sequence[float], b: Sequence[float], seed: int, rounds: int = 2000
+) -> tuple[float, float]:
+    """95 % bootstrap interval of median(a) - median(b) (the groups resampled independently)."""
+    rng = np.random.default_rng(seed)
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    ia = rng.integers(0, len(xa), size=(rounds, len(xa)))
+    ib = rng.integers(0, len(xb), size=(rounds, len(xb)))
+    diffs = np.median(xa[ia], axis=1) - np.median(xb[ib], axis=1)
+    low, high = np.percentile(diffs, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def run_json(script: str, *args: str, env: Optional[dict[str, str]] = None, timeout: float = 900):
+    """Run ``bench/<script>`` in a fresh interpreter (its own settings, its own noise) and
+    return the JSON it prints on its last stdout line."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TIMEOUT_GUARD_", "AWS_"))}
+    clean.update(env or {})
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), *args],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{script} {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def emit_json(data: Any) -> None:
+    """The last stdout line of a ``run_json`` child."""
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+
+
+def ms(value: float, digits: int = 1) -> str:
+    return f"{value:.{digits}f} ms"
+
+
+def kill_runtime(fn: Any) -> None:
+    """SIGKILL a LocalLambda's live runtime process group (by its pid) and wait until reaped;
+    the next start or invoke spawns a fresh process."""
+    import signal
+    import time
+
+    pid = fn.pid
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 5
+    while fn.pid is not None and time.monotonic() < deadline:
+        time.sleep(0.002)
