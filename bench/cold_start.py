@@ -105,10 +105,9 @@ def miss_reason(results: dict[str, Any]) -> str:
     where = "; ".join(f"python{c['mode']} {c['function']} {c['added_ms']:+.1f} ms" for c in missed)
     text = f"cold start above +{TARGET_MS:g} ms in: {where}."
     text += (
-        f" The exec wrapper script alone costs {results['wrapper_ms']:.1f} ms (a POSIX sh "
-        'start plus the `$(cd "$(dirname -- "$0")" && pwd)` subshells, one of which '
-        "fork-execs the external `dirname`): `${0%/*}` and no `cd`/`pwd` subshell when `$0` "
-        "is absolute would remove most of it; the layer's own start-up imports are the rest."
+        f" The exec wrapper script alone costs {results['wrapper_ms']:.1f} ms (one POSIX sh "
+        "start, no other process); the rest is the layer's own modules, compiled at every cold "
+        "start because Lambda's /opt is read-only (no __pycache__)."
     )
     probes = [p for p in results.get("probes", []) if p["function"] == "with_boto3"]
     if probes:
@@ -118,12 +117,6 @@ def miss_reason(results: dict[str, Any]) -> str:
             f" With boto3 at init the layer's botocore patch loads during init; the imports "
             f"that happen only with the layer ({parts}; under the import profiler) are the cost."
         )
-        if any(n == "asyncio" for n, _ in p["packages"]):
-            text += (
-                " asyncio is imported by the vendored wrapt's package `__init__` "
-                "(wrapt.caching -> wrapt.synchronization): importing only the wrapt submodules "
-                "the patch uses, or plain function wrapping, removes it."
-            )
         text += (
             " Deferring timeout_guard.sdk's own modules to the first create_client would "
             "move the rest out of init."
