@@ -7,7 +7,7 @@ import sys
 
 def handler(event, context):
     if event.get("import_boto3"):
-        import boto3  # noqa: F401  (lets the layer's SDK patch load, with its vendored wrapt)
+        import boto3  # noqa: F401  (lets the layer's SDK patch load)
     import wrapt
 
     try:
