@@ -212,10 +212,15 @@ class Guard:
         if phase == FIRE:
             self._fire(frame, now)
         elif phase == RAISE_AGAIN and self.settings.action == "raise":
-            invocation.current.guard_deadline = self._phases[0][0] if self._phases else None
+            self._let_sdk_run_until_next_step()
             raise self.timeout_error()
         elif phase == LAST_WORD:
             self._last_word(frame, now)
+
+    def _let_sdk_run_until_next_step(self) -> None:
+        """Once a step has passed, SDK attempts may run until the next one (cleanup and
+        callbacks can still call AWS); none after the last."""
+        invocation.current.guard_deadline = self._phases[0][0] if self._phases else None
 
     def _deadline_reached(self, frame: Optional[FrameType]) -> None:
         """Fire now, without raising: the SDK raises its own error, reported as the cause."""
@@ -229,14 +234,13 @@ class Guard:
         if self.fired:
             return
         self.fired = True
-        invocation.current.fired = True
         if self.settings.action != "raise":
             self._phases = [p for p in self._phases if p[1] != RAISE_AGAIN]
-        # SDK attempts may now run until the next step, so cleanup can still call AWS.
-        invocation.current.guard_deadline = self._phases[0][0] if self._phases else None
+        self._let_sdk_run_until_next_step()
         remaining_ms = (self.lambda_deadline - now) * 1000
         elapsed_ms = (now - self.started_at) * 1000
         stack = _stack_lines(frame)
+        where = _where(frame)
         try:
             _log.error(
                 "Lambda timeout in %.0f ms: %s the handler (elapsed %.0f ms, margin %d ms, "
@@ -246,14 +250,14 @@ class Guard:
                 elapsed_ms,
                 self.margin_ms,
                 invocation.current.request_id,
-                _where(frame),
+                where,
                 "".join(stack).rstrip("\n"),
                 extra={
                     "timeout_guard": "pre-timeout",
                     "remaining_ms": round(remaining_ms),
                     "elapsed_ms": round(elapsed_ms),
                     "margin_ms": self.margin_ms,
-                    "stuck_in": _where(frame),
+                    "stuck_in": where,
                     "stack": [line.rstrip("\n") for line in stack],
                 },
             )
@@ -271,6 +275,7 @@ class Guard:
             raise self.timeout_error()
 
     def _last_word(self, frame: Optional[FrameType], now: float) -> None:
+        where = _where(frame)
         try:
             _log.error(
                 "Still running %.0f ms before the hard Lambda deadline%s; Lambda will kill "
@@ -279,8 +284,8 @@ class Guard:
                 " after TimeoutError was raised and caught"
                 if self.fired and self.settings.action == "raise"
                 else "",
-                _where(frame),
-                extra={"timeout_guard": "hard-deadline", "stuck_in": _where(frame)},
+                where,
+                extra={"timeout_guard": "hard-deadline", "stuck_in": where},
             )
         except Exception:
             pass

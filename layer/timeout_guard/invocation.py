@@ -24,13 +24,11 @@ class Current:
     """The invocation in progress; all None between invocations."""
 
     request_id: Optional[str] = None
-    started_at: Optional[float] = None  # time.monotonic() at handler start
     lambda_deadline: Optional[float] = None  # time.monotonic() of Lambda's hard deadline
     # time.monotonic() by which SDK attempts must end: when the guard fires next (None: no
     # timer). After it fired, the next step (raise again, or the last word), so that cleanup
     # and callbacks can still call AWS.
     guard_deadline: Optional[float] = None
-    fired: bool = False  # the pre-timeout hook fired in this invocation
 
 
 current = Current()
@@ -74,10 +72,8 @@ def begin(
     request_id: Optional[str], lambda_deadline: float, guard_deadline: Optional[float]
 ) -> None:
     current.request_id = request_id
-    current.started_at = time.monotonic()
     current.lambda_deadline = lambda_deadline
     current.guard_deadline = guard_deadline
-    current.fired = False
 
 
 def end() -> None:
@@ -88,7 +84,5 @@ def end() -> None:
         except Exception:  # never let the layer's bookkeeping break the function
             logging.getLogger("timeout_guard").debug("end callback failed", exc_info=True)
     current.request_id = None
-    current.started_at = None
     current.lambda_deadline = None
     current.guard_deadline = None
-    current.fired = False

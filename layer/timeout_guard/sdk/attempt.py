@@ -30,7 +30,6 @@ from .errors import DeadlineConnectTimeoutError, DeadlineNotSentError, DeadlineR
 # Keys in botocore's per-call request context (a plain dict shared by all attempts of a call).
 OP_READ = "timeout_guard.read_timeout"  # the operation's read timeout (seconds)
 NO_READ_RETRY = "timeout_guard.no_read_retry"  # a read timeout must not be retried
-SHORTENED = "timeout_guard.shortened"  # the current attempt was shortened by the deadline
 STOP = "timeout_guard.stop"  # no further attempt: the deadline is too near
 
 # Seconds: attempts end this long before the guard fires. Small, because an attempt cut by the
@@ -85,12 +84,10 @@ def do_get_response(wrapped: Callable[..., Any], instance: Any, args: Any, kwarg
         )
         connect = budget if connect is None else min(connect, budget)
         read = budget if read is None else min(read, budget)
-    context[SHORTENED] = shortened
-    if left is not None:
         accounting.begin(context)
-        _local.timeout = _timeout(connect, read, total)
-    elif not NATIVE_READ_TIMEOUT:
-        _local.timeout = _timeout(connect, read, total)
+    # Inside an invocation, or (early return above) an operation read timeout on a botocore
+    # that cannot apply it itself: the attempt's urllib3 timeout goes to urlopen.
+    _local.timeout = _timeout(connect, read, total)
     started = time.monotonic()
     try:
         result = wrapped(*args, **kwargs)
