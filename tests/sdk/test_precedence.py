@@ -1,4 +1,4 @@
-"""The layer's settings go UNDER the function's choices (PRODUCT.md, AWS SDK timeouts).
+"""The layer's settings go UNDER the function's choices (README: "Whose settings win").
 
 Each case: the environment, how the client is created, and the client's effective
 (connect timeout, read timeout, retry mode, total attempts). Layer defaults: 2 s, 5 s,
@@ -90,6 +90,21 @@ def boto3_client(config: Any = None) -> Callable[[], Any]:
     return make
 
 
+def configured(configure: Callable[[Any], None]) -> Callable[[], Any]:
+    """A client from a session the function configured in code first."""
+
+    def make() -> Any:
+        session = botocore.session.get_session()
+        configure(session)
+        return session.create_client("sqs", region_name=REGION, endpoint_url=URL)
+
+    return make
+
+
+def _config_store(mode: str) -> Callable[[Any], None]:
+    return lambda s: s.get_component("config_store").set_config_variable("defaults_mode", mode)
+
+
 CASES = [
     ("layer defaults", {}, plain(), (2.0, 5.0, "standard", 3)),
     ("TIMEOUT_GUARD_* values", {
@@ -132,6 +147,13 @@ CASES = [
      (2.0, 5.0, "standard", 3)),
     ("AWS_DEFAULTS_MODE=Legacy, any case: layer connect", {"AWS_DEFAULTS_MODE": "Legacy"},
      plain(), (2.0, 5.0, "standard", 3)),
+    ("defaults_mode from session.set_config_variable",
+     {}, configured(lambda s: s.set_config_variable("defaults_mode", "standard")),
+     (3.1, 5.0, "standard", 3)),
+    ("defaults_mode set on the session's config_store", {}, configured(_config_store("standard")),
+     (3.1, 5.0, "standard", 3)),
+    ("legacy defaults_mode on the config_store: layer connect", {},
+     configured(_config_store("legacy")), (2.0, 5.0, "standard", 3)),
     ("positional config (10th parameter)", {}, positional(Config(read_timeout=9)),
      (2.0, 9, "standard", 3)),
     ("boto3.client", {}, boto3_client(), (2.0, 5.0, "standard", 3)),

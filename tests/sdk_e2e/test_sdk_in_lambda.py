@@ -127,3 +127,21 @@ def test_cleanup_and_callbacks_can_still_call_aws_after_the_guard_fired(
         assert json.loads((tmp_path / "finally.json").read_text()) == {"finally_status": 200}
     else:
         assert result.status == "timeout"  # log only: Lambda kills it as usual
+
+
+@pytest.mark.parametrize("version", mode_params())
+def test_presigning_in_a_function_with_the_layer(make_lambda, layer_opt, moto, version):
+    """Presigned URLs made inside an invocation, next to an sqs client (issue: TypeError)."""
+    fn = make_lambda(
+        FUNCTION,
+        "app.presign",
+        python=version,
+        opt_dir=layer_opt,
+        exec_wrapper=str(layer_opt / "timeout-guard"),
+        timeout=10.0,
+    )
+    result = fn.invoke({"endpoint": moto.endpoint_url})
+    assert result.status == "success", result.logs
+    assert "/bucket/k?" in result.payload["get"] and result.payload["post"] == "k"
+    assert "Action=GetCallerIdentity" in result.payload["sts"]
+    assert "timeout_guard" not in result.logs

@@ -10,11 +10,32 @@ import. ``__wrapped__`` points at the original, as with ``functools.wraps``.
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any, Callable
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
 
 MARK = "__timeout_guard_wrapper__"
+
+_log = logging.getLogger("timeout_guard")
+_reported: set[str] = set()
+
+
+def layer_failed(point: str) -> None:
+    """The layer's own code failed at ``point`` on a request's path: say so once, at DEBUG.
+
+    Call it from an ``except`` block; the caller then lets the call go on as without the layer
+    (an error inside the layer must never reach the function).
+    """
+    if point in _reported:
+        return
+    _reported.add(point)
+    try:
+        _log.debug(
+            "timeout_guard: %s failed; the call goes on as without the layer", point, exc_info=True
+        )
+    except Exception:
+        pass
 
 
 def wrap_method(owner: type, name: str, wrapper: Wrapper) -> None:

@@ -25,6 +25,7 @@ from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from .. import invocation
 from . import accounting
+from ._wrap import layer_failed
 from .errors import DeadlineConnectTimeoutError, DeadlineNotSentError, DeadlineReadTimeoutError
 
 # Keys in botocore's per-call request context (a plain dict shared by all attempts of a call).
@@ -50,64 +51,97 @@ def _timeout(connect: Optional[float], read: Optional[float], total: Optional[fl
     return Timeout(connect=connect, read=read, total=total)
 
 
-def do_get_response(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    """Wrapper of ``Endpoint._do_get_response``: timeouts for one attempt, and accounting."""
-    try:
-        request, operation_model, context = _bind(*args, **kwargs)
-    except TypeError:
-        return wrapped(*args, **kwargs)
+class _Attempt:
+    """What the layer decided for one attempt: its urllib3 timeout and how to judge its end."""
+
+    def __init__(self, timeout: Any, budget: Optional[float], shortened: bool) -> None:
+        self.timeout = timeout
+        self.budget = budget  # seconds the attempt may take inside an invocation, else None
+        self.shortened = shortened
+        self.started = time.monotonic()
+
+
+def _plan(request: Any, operation_model: Any, context: dict) -> Any:
+    """The attempt's plan; None: nothing to do; a ``(None, error)`` tuple: do not send it."""
     left = invocation.seconds_left()
     op_read = context.get(OP_READ)
     if left is None and (op_read is None or NATIVE_READ_TIMEOUT):
-        return wrapped(*args, **kwargs)  # outside an invocation: nothing to do per attempt
-
+        return None  # outside an invocation: nothing to do per attempt
     config = context.get("client_config")
     read = op_read if op_read is not None else getattr(config, "read_timeout", None)
     connect = getattr(config, "connect_timeout", None)
-    total = None
-    shortened = False
-    if left is not None:
-        budget = left - SAFETY
-        if budget < MIN_ATTEMPT:
-            context[STOP] = True
-            error = DeadlineNotSentError(
-                endpoint_url=getattr(request, "url", ""), left_ms=int(max(left, 0) * 1000)
-            )
-            accounting.begin(context)
-            accounting.end(context, operation_model, error)
-            return None, error
-        # ``total`` bounds connect + every read of the attempt together (a slow connect followed
-        # by a stall, or a trickling response, would each pass a per-read limit).
-        total = budget
-        shortened = any(t is None or t > budget for t in (connect, read)) or (
-            connect + read > budget
+    if left is None:
+        # An operation read timeout on a botocore that cannot apply it itself.
+        return _Attempt(_timeout(connect, read, None), None, False)
+    budget = left - SAFETY
+    if budget < MIN_ATTEMPT:
+        context[STOP] = True
+        error = DeadlineNotSentError(
+            endpoint_url=getattr(request, "url", ""), left_ms=int(max(left, 0) * 1000)
         )
-        connect = budget if connect is None else min(connect, budget)
-        read = budget if read is None else min(read, budget)
         accounting.begin(context)
-    # Inside an invocation, or (early return above) an operation read timeout on a botocore
-    # that cannot apply it itself: the attempt's urllib3 timeout goes to urlopen.
-    _local.timeout = _timeout(connect, read, total)
-    started = time.monotonic()
+        accounting.end(context, operation_model, error)
+        return None, error
+    # ``total`` bounds connect + every read of the attempt together (a slow connect followed
+    # by a stall, or a trickling response, would each pass a per-read limit).
+    shortened = any(t is None or t > budget for t in (connect, read)) or (connect + read > budget)
+    connect = budget if connect is None else min(connect, budget)
+    read = budget if read is None else min(read, budget)
+    accounting.begin(context)
+    return _Attempt(_timeout(connect, read, budget), budget, shortened)
+
+
+def _judge(plan: _Attempt, request: Any, operation_model: Any, context: dict, result: Any) -> Any:
+    """After an attempt inside an invocation: account for it; a cut attempt ends the call."""
+    accounting.end(context, operation_model, result[1] if result else None)
+    budget = plan.budget
+    assert budget is not None
+    cut = plan.shortened and time.monotonic() - plan.started >= budget - CUT_SLACK
+    if cut and result and isinstance(result[1], (ReadTimeoutError, ConnectTimeoutError)):
+        cls = (
+            DeadlineReadTimeoutError
+            if isinstance(result[1], ReadTimeoutError)
+            else DeadlineConnectTimeoutError
+        )
+        context[STOP] = True
+        error = cls(endpoint_url=getattr(request, "url", ""), timeout_s=round(budget, 3))
+        error.__cause__ = result[1]
+        invocation.deadline_reached()  # the hook fires now: one record, the callbacks
+        return None, error
+    return result
+
+
+def do_get_response(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
+    """Wrapper of ``Endpoint._do_get_response``: timeouts for one attempt, and accounting.
+
+    Fails open: an error in the layer's own code sends the attempt as without the layer.
+    """
+    try:
+        request, operation_model, context = _bind(*args, **kwargs)
+        plan = _plan(request, operation_model, context)
+        if isinstance(plan, _Attempt):
+            _local.timeout = plan.timeout  # picked up by ``urlopen`` below
+    except Exception:
+        layer_failed("the attempt timeout")
+        plan = None
+    if plan is None:
+        return wrapped(*args, **kwargs)
+    if isinstance(plan, tuple):
+        return plan  # not sent: the deadline is too near
     try:
         result = wrapped(*args, **kwargs)
     finally:
-        _local.timeout = None
-    if left is not None:
-        accounting.end(context, operation_model, result[1] if result else None)
-        cut = shortened and time.monotonic() - started >= budget - CUT_SLACK
-        if cut and result and isinstance(result[1], (ReadTimeoutError, ConnectTimeoutError)):
-            cls = (
-                DeadlineReadTimeoutError
-                if isinstance(result[1], ReadTimeoutError)
-                else DeadlineConnectTimeoutError
-            )
-            context[STOP] = True
-            error = cls(endpoint_url=getattr(request, "url", ""), timeout_s=round(budget, 3))
-            error.__cause__ = result[1]
-            invocation.deadline_reached()  # the hook fires now: one record, the callbacks
-            return None, error
-    return result
+        try:
+            _local.timeout = None
+        except Exception:
+            layer_failed("the attempt timeout")
+    if plan.budget is None:
+        return result
+    try:
+        return _judge(plan, request, operation_model, context, result)
+    except Exception:
+        layer_failed("the attempt's accounting")
+        return result
 
 
 def _bind(request: Any, operation_model: Any, context: dict) -> tuple[Any, Any, dict]:
@@ -116,26 +150,37 @@ def _bind(request: Any, operation_model: Any, context: dict) -> tuple[Any, Any, 
 
 def needs_retry(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
     """Wrapper of ``Endpoint._needs_retry``: veto retries the layer must prevent."""
+    try:
+        veto = _veto_retry(args, kwargs)
+    except Exception:
+        layer_failed("the retry veto")
+        veto = False
+    return False if veto else wrapped(*args, **kwargs)
+
+
+def _veto_retry(args: Any, kwargs: Any) -> bool:
     request_dict = kwargs.get("request_dict", args[2] if len(args) > 2 else None)
     context = request_dict.get("context") if isinstance(request_dict, dict) else None
     if context:
         if context.get(STOP):
-            return False
+            return True
         if context.get(NO_READ_RETRY):
             caught = kwargs.get("caught_exception", args[4] if len(args) > 4 else None)
             if isinstance(caught, ReadTimeoutError):
-                return False
+                return True
     left = invocation.seconds_left()
-    if left is not None and left - SAFETY < MIN_ATTEMPT:
-        return False  # no time for another attempt: end with this attempt's result
-    return wrapped(*args, **kwargs)
+    # No time for another attempt: end with this attempt's result.
+    return left is not None and left - SAFETY < MIN_ATTEMPT
 
 
 def urlopen(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
     """Wrapper of botocore's connection pools' ``urlopen``: apply the attempt's timeout."""
-    timeout = getattr(_local, "timeout", None)
-    if timeout is not None:
-        _local.timeout = None  # one attempt, one request
-        kwargs["timeout"] = timeout
+    try:
+        timeout = getattr(_local, "timeout", None)
+        if timeout is not None:
+            _local.timeout = None  # one attempt, one request
+            kwargs["timeout"] = timeout
+    except Exception:
+        layer_failed("the attempt's urllib3 timeout")
     return wrapped(*args, **kwargs)
 

@@ -1,6 +1,6 @@
 """Put the layer's timeouts and retry settings UNDER the function's own choices.
 
-Order (PRODUCT.md): a value the function set in its Config (passed to ``create_client`` or set
+Order: a value the function set in its Config (passed to ``create_client`` or set
 as the session's default config, in the constructor or as an attribute afterwards) wins option
 by option, and inside ``retries`` key by key; ``AWS_MAX_ATTEMPTS`` / ``AWS_RETRY_MODE``
 (environment or profile) win over the layer's retry defaults; a non-legacy ``AWS_DEFAULTS_MODE``
@@ -143,7 +143,7 @@ def merge(
     else:
         mode = _first(configs, "defaults_mode")
         if mode is _UNSET or mode is None:
-            mode = _config_variable(session, "defaults_mode")
+            mode = _session_defaults_mode(session)
         mode = mode.lower() if isinstance(mode, str) else mode  # botocore lowercases it too
         if mode not in (None, "legacy") and _supports_defaults_mode_connect():
             # None lets botocore take the defaults mode's connect timeout from its config store
@@ -160,6 +160,19 @@ def merge(
 
     own_read = read if isinstance(read, (int, float)) else float(_DEFAULTS["read_timeout"])
     return Merged(merged, float(own_read), isinstance(read, (int, float)))
+
+
+def _session_defaults_mode(session: Any) -> Any:
+    """The session's ``defaults_mode`` as botocore resolves it for a new client.
+
+    botocore reads it from the session's ``config_store`` component, which sees the
+    environment, the profile, ``set_config_variable`` and values set on the component itself
+    (``'legacy'`` when nothing is set).
+    """
+    try:
+        return session.get_component("config_store").get_config_variable("defaults_mode")
+    except Exception:  # a botocore without the component: the user's own settings
+        return _config_variable(session, "defaults_mode")
 
 
 def _supports_defaults_mode_connect() -> bool:

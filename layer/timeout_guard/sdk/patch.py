@@ -8,6 +8,7 @@ from typing import Any, Callable, Optional
 
 from .. import config as tg_config
 from . import attempt, optable
+from ._wrap import layer_failed
 from .merge import Merged, merge
 
 CONFIG_INDEX = 9  # create_client(service_name, region_name, ..., aws_session_token, config, ...)
@@ -115,11 +116,33 @@ _sessions_with_handler: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def _before_parameter_build(params: Any, model: Any, context: Any, **_: Any) -> None:
-    if context is None:
-        return
-    rules = _rules_by_config.get(context.get("client_config"))
-    if rules is not None:
-        rules.apply(params, model, context)
+    """Session-wide: apply the rules of the client whose request this is, if it has any.
+
+    Presigning (``generate_presigned_url``/``_post``) emits this event with a context that
+    has no ``client_config``: nothing to do then.
+    """
+    try:
+        client_config = context.get("client_config") if context else None
+        if client_config is None:
+            return
+        rules = _rules_by_config.get(client_config)
+        if rules is not None:
+            rules.apply(params, model, context)
+    except Exception:
+        layer_failed("the per-operation read timeout handler")
+
+
+def _client_handler(rules: ClientRules) -> Callable[..., None]:
+    """A per-client ``before-parameter-build`` handler (aiobotocore clients)."""
+
+    def before_parameter_build(params: Any, model: Any, context: Any, **_: Any) -> None:
+        try:
+            if context:
+                rules.apply(params, model, context)
+        except Exception:
+            layer_failed("the per-operation read timeout handler")
+
+    return before_parameter_build
 
 
 def register(client: Any, client_name: Optional[str], merged: Merged, native: bool) -> None:
@@ -127,12 +150,7 @@ def register(client: Any, client_name: Optional[str], merged: Merged, native: bo
     try:
         rules = client_rules(client, client_name, merged, native)
         if rules is not None:
-            client.meta.events.register(
-                "before-parameter-build",
-                lambda params, model, context, **_: (
-                    rules.apply(params, model, context) if context is not None else None
-                ),
-            )
+            client.meta.events.register("before-parameter-build", _client_handler(rules))
     except Exception:
         log.debug("timeout_guard: no per-operation read timeouts for this client", exc_info=True)
 
@@ -158,9 +176,16 @@ def track(
 def create_client(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
     """Wrapper of ``botocore.session.Session.create_client``."""
     new_args, new_kwargs, merged = prepare(instance, args, kwargs)
-    client = wrapped(*new_args, **new_kwargs)
-    if merged is not None:
-        track(instance, client, _service_name(args, kwargs), merged, attempt.NATIVE_READ_TIMEOUT)
+    if merged is None:
+        return wrapped(*args, **kwargs)
+    try:
+        client = wrapped(*new_args, **new_kwargs)
+    except Exception:
+        # The function's own arguments decide: if they fail too, that error is the one it sees.
+        client = wrapped(*args, **kwargs)
+        layer_failed("create_client with the layer's Config")
+        return client
+    track(instance, client, _service_name(args, kwargs), merged, attempt.NATIVE_READ_TIMEOUT)
     return client
 
 
@@ -172,9 +197,15 @@ def aio_create_client(wrapped: Callable[..., Any], instance: Any, args: tuple, k
     new_args, new_kwargs, merged = prepare(instance, args, kwargs)
 
     async def create() -> Any:
-        client = await wrapped(*new_args, **new_kwargs)
-        if merged is not None:
-            register(client, _service_name(args, kwargs), merged, AIO_NATIVE_READ_TIMEOUT)
+        if merged is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            client = await wrapped(*new_args, **new_kwargs)
+        except Exception:
+            client = await wrapped(*args, **kwargs)
+            layer_failed("create_client with the layer's Config")
+            return client
+        register(client, _service_name(args, kwargs), merged, AIO_NATIVE_READ_TIMEOUT)
         return client
 
     return create()

@@ -40,3 +40,16 @@ def callback_puts(event, context):
     response = client.put_record(DeliveryStreamName=event["stream"], Record={"Data": b"z"})
     with open(event["callback_marker"], "w") as f:
         json.dump({"callback_status": response["ResponseMetadata"]["HTTPStatusCode"]}, f)
+
+
+def presign(event, context):
+    """Presigned S3 and STS URLs next to a client with per-operation rules (sqs)."""
+    session = boto3.session.Session()
+    session.client("sqs", endpoint_url=event["endpoint"])
+    s3 = session.client("s3", endpoint_url=event["endpoint"])
+    sts = session.client("sts", endpoint_url=event["endpoint"])
+    return {
+        "get": s3.generate_presigned_url("get_object", Params={"Bucket": "bucket", "Key": "k"}),
+        "post": s3.generate_presigned_post("bucket", "k")["fields"]["key"],
+        "sts": sts.generate_presigned_url("get_caller_identity"),
+    }

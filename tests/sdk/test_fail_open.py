@@ -1,0 +1,143 @@
+"""An error inside the layer's own code on a request's path never reaches the caller.
+
+Each test breaks one point the layer runs on the way of a call (event handler, method wrapper,
+retry veto, attempt cap, accounting) and shows that the call still works as without the layer,
+and that the failure is logged once, at DEBUG, on the ``timeout_guard`` logger.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable
+
+import pytest
+from botocore.config import Config
+from loopback import StallFirst
+from timeout_guard import config, invocation
+from timeout_guard.sdk import _wrap, accounting, attempt, merge, optable, patch
+
+from .helpers import client, in_invocation
+
+
+def _boom(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("injected layer failure")
+
+
+@pytest.fixture(autouse=True)
+def fresh_reports() -> Any:
+    config.settings()  # sets the logger's level: before caplog lowers it
+    _wrap._reported.clear()
+    yield
+    _wrap._reported.clear()
+
+
+@pytest.fixture
+def queue(moto: Any) -> str:
+    return client("sqs", moto.endpoint_url).create_queue(QueueName="fail-open")["QueueUrl"]
+
+
+def _layer_debug_records(caplog: Any) -> list[logging.LogRecord]:
+    return [
+        r
+        for r in caplog.records
+        if r.name == "timeout_guard" and r.levelno == logging.DEBUG and r.exc_info
+    ]
+
+
+def _two_sqs_calls(moto: Any, queue: str) -> None:
+    sqs = client("sqs", moto.endpoint_url)
+    for body in ("a", "b"):
+        sqs.send_message(QueueUrl=queue, MessageBody=body)
+    got = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=0, MaxNumberOfMessages=10)
+    assert {m["Body"] for m in got["Messages"]} >= {"a", "b"}
+
+
+# (what is broken, where, inside an invocation?)
+POINTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], bool]] = [
+    ("read timeout rule lookup", lambda mp: mp.setattr(optable, "resolve", _boom), False),
+    ("session handler rules", lambda mp: mp.setattr(patch.ClientRules, "apply", _boom), True),
+    ("client rules at creation", lambda mp: mp.setattr(patch, "client_rules", _boom), False),
+    ("attempt plan", lambda mp: mp.setattr(attempt, "_plan", _boom), True),
+    ("attempt accounting begin", lambda mp: mp.setattr(accounting, "begin", _boom), True),
+    ("attempt accounting end", lambda mp: mp.setattr(accounting, "end", _boom), True),
+    ("retry veto", lambda mp: mp.setattr(attempt, "_veto_retry", _boom), True),
+    ("urllib3 hand-off", lambda mp: mp.setattr(attempt, "_local", _Exploding()), True),
+    ("config merge", lambda mp: mp.setattr(patch, "merge", _boom), False),
+]
+
+
+class _Exploding:
+    """A thread-local stand-in whose every attribute access fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("injected layer failure")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise RuntimeError("injected layer failure")
+
+
+@pytest.mark.parametrize(
+    ("break_it", "inside"), [p[1:] for p in POINTS], ids=[p[0] for p in POINTS]
+)
+def test_calls_work_when_the_layer_breaks(
+    moto: Any,
+    queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: Any,
+    break_it: Callable[[pytest.MonkeyPatch], None],
+    inside: bool,
+) -> None:
+    break_it(monkeypatch)
+    with caplog.at_level(logging.DEBUG, logger="timeout_guard"):
+        if inside:
+            with in_invocation(30):
+                _two_sqs_calls(moto, queue)
+        else:
+            _two_sqs_calls(moto, queue)
+    records = _layer_debug_records(caplog)
+    messages = [r.getMessage() for r in records]
+    assert records and len(set(messages)) == len(messages), messages  # each point once
+    assert all("injected layer failure" in str(r.exc_info[1]) for r in records)
+    assert caplog.records and all(
+        r.levelno <= logging.DEBUG for r in caplog.records if r.name == "timeout_guard"
+    )
+
+
+def test_a_retry_still_happens_when_the_veto_breaks(
+    moto: Any, queue: str, monkeypatch: pytest.MonkeyPatch, guard_env: Any
+) -> None:
+    """botocore's own retry decision runs when the layer's veto cannot."""
+    guard_env(TIMEOUT_GUARD_READ_TIMEOUT="0.5")
+    monkeypatch.setattr(attempt, "_veto_retry", _boom)
+    with StallFirst(moto.endpoint_url, stall=1) as proxy, in_invocation(30):
+        sqs = client("sqs", proxy.endpoint_url)
+        response = sqs.send_message(QueueUrl=queue, MessageBody="x")
+    assert response["ResponseMetadata"]["RetryAttempts"] == 1
+    assert proxy.connections == 2
+
+
+def test_client_is_created_when_botocore_rejects_the_layers_config(
+    monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """If the layered Config itself breaks create_client, the function's own arguments are used."""
+    real_merge = merge.merge
+
+    def bad_config(*args: Any, **kwargs: Any) -> Any:
+        merged = real_merge(*args, **kwargs)
+        return merge.Merged("not a Config", merged.own_read, merged.user_chose_read)
+
+    monkeypatch.setattr(patch, "merge", bad_config)
+    with caplog.at_level(logging.DEBUG, logger="timeout_guard"):
+        sqs = client("sqs", "http://127.0.0.1:9", config=Config(read_timeout=9))
+    assert (sqs.meta.config.connect_timeout, sqs.meta.config.read_timeout) == (60, 9)
+    assert len(_layer_debug_records(caplog)) == 1
+
+
+def test_end_of_invocation_bookkeeping_never_raises(
+    monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    monkeypatch.setattr(invocation, "_end_callbacks", [_boom])  # as if install() had added it
+    with caplog.at_level(logging.DEBUG, logger="timeout_guard"), in_invocation(30):
+        pass
+    assert invocation.current.request_id is None
+    assert _layer_debug_records(caplog)
