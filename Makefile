@@ -20,10 +20,11 @@ help:
 	@echo "make lint    ruff, and the SAM template checks (sam validate --lint, cfn-lint, sam build)"
 	@echo "make bench   benchmarks into bench/results.md (FULL=1 for the long cases)"
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt harness/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3.X (3.10+)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VPY) -m pip install --quiet --disable-pip-version-check -e harness
 	touch $@
 
 venv: $(VENV)/.installed
@@ -38,9 +39,17 @@ build-TimeoutGuardLayer:
 	python3 tools/build_layer.py --tree "$(ARTIFACTS_DIR)"
 
 runtimes: venv
-	$(VPY) tests/locallambda/provision.py
+	$(VPY) -m locallambda.provision
 
-test: venv layer runtimes
+# busybox sh, one of the shells the wrapper is tested under: Debian's package, unpacked here
+# (no root needed); where apt-get is missing the busybox cases are skipped and say so.
+.cache/busybox:
+	@mkdir -p .cache/busybox-deb
+	@cd .cache/busybox-deb && apt-get download busybox >/dev/null 2>&1 \
+	  && dpkg-deb -x busybox_*.deb root && cp root/bin/busybox ../busybox \
+	  || echo "busybox not fetched (apt-get download busybox failed): its wrapper tests skip"
+
+test: venv layer runtimes .cache/busybox
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest $(PYTEST_ARGS)
 	@echo "== tests/sdk again, on the oldest supported botocore (tests/requirements-oldest-sdk.txt)"

@@ -21,11 +21,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 FUNCTIONS = BENCH / "functions"
 PLOTS = BENCH / "plots"
-LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"
-
-for _extra in (REPO / "tests",):  # the local Lambda runtime and the loopback servers
-    if str(_extra) not in sys.path:
-        sys.path.insert(0, str(_extra))
+from locallambda import LAYER_ZIP  # noqa: E402
 
 
 @dataclass
@@ -62,14 +58,11 @@ def remove_layer(opt: Path) -> None:
 
 
 def runtime_modes() -> list[str]:
-    """The two awslambdaric behaviours: python3.11 (native /next in the main thread) and the
-    first python3.12+ interpreter (``/next`` in a worker thread), as tests/conftest.py picks."""
+    """The two awslambdaric behaviours (see ``locallambda.runtime_modes``), as the tests pick."""
     from locallambda import available_versions
+    from locallambda import runtime_modes as modes
 
-    found = available_versions()
-    modes = ["3.11"] if "3.11" in found else []
-    later = next((v for v in found if v >= "3.12"), None)
-    return modes + ([later] if later else [])
+    return [v for v in modes(available_versions()) if v]
 
 
 def pct(values: Sequence[float], q: float) -> float:
@@ -123,18 +116,6 @@ def ms(value: float, digits: int = 1) -> str:
 
 
 def kill_runtime(fn: Any) -> None:
-    """SIGKILL a LocalLambda's live runtime process group (by its pid) and wait until reaped;
-    the next start or invoke spawns a fresh process."""
-    import signal
-    import time
-
-    pid = fn.pid
-    if pid is None:
-        return
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    deadline = time.monotonic() + 5
-    while fn.pid is not None and time.monotonic() < deadline:
-        time.sleep(0.002)
+    """SIGKILL a LocalLambda's live runtime process group and reap it; the next start or invoke
+    spawns a fresh process."""
+    fn.kill()

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-
-from locallambda import LocalLambda  # noqa: E402
+from locallambda import LocalLambda
 
 FUNCTION = """
 import time

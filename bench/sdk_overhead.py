@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
-for extra in (REPO / "layer", REPO / "tests"):
+for extra in (REPO / "layer",):  # the layer's package, as the bootstrap finds it
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 

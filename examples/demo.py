@@ -5,7 +5,7 @@
     .venv/bin/python examples/demo.py --full     # the real 60 s botocore wait (make demo FULL=1)
 
 The function is examples/app/app.py, the one template.yaml deploys, unchanged between runs.
-It runs in the local Lambda runtime of tests/locallambda/ (the replica bootstrap, the real
+It runs in the local Lambda runtime of harness/locallambda/ (the replica bootstrap, the real
 awslambdaric, Lambda's hard kill at the deadline); "with the layer" means the built layer
 (dist/timeout-guard-layer.zip, unpacked like /opt) and AWS_LAMBDA_EXEC_WRAPPER set, nothing else.
 
@@ -33,15 +33,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Optional
 
+from locallambda import (
+    LAYER_ZIP,
+    Invocation,
+    LocalLambda,
+    Runtime,
+    available_versions,
+    provision,
+    unpack_layer,
+)
+from loopback import MotoServer, StallFirst
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
-
-from locallambda import Invocation, LocalLambda, Runtime, available_versions, provision  # noqa: E402
-from locallambda.layers import unpack_layer  # noqa: E402
-from loopback import MotoServer, StallFirst  # noqa: E402
-
 APP = REPO / "examples" / "app"
-LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"
 STREAM = "timeout-guard-demo"
 BUCKET = "timeout-guard-demo-bucket"
 SCALED_DROP_S = 15.0  # default run: the hung connection is dropped after this long

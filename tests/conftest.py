@@ -6,34 +6,24 @@ End-to-end tests run the layer exactly as it ships: ``dist/timeout-guard-layer.z
 
 from __future__ import annotations
 
-import os
-import signal
 import textwrap
 from pathlib import Path
 from typing import Union
 
 import pytest
-from locallambda import LocalLambda, Runtime, available_versions
+from locallambda import (
+    LAYER_ZIP,
+    LocalLambda,
+    Runtime,
+    available_versions,
+    runtime_modes,
+    unpack_layer,
+)
 from locallambda.function import all_spawned_pids, live_processes_in_group
-from locallambda.layers import unpack_layer
 
 REPO = Path(__file__).resolve().parents[1]
-LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"
-
-
-def _versions() -> list[str]:
-    wanted = os.environ.get("LOCAL_LAMBDA_PYTHONS")
-    found = available_versions()
-    if wanted:
-        return [v for v in wanted.split() if v in found]
-    return found
-
-
-VERSIONS = _versions()
-# The two behaviours of awslambdaric: python3.11 (native /next in the main thread) and
-# python3.12+ (/next in a worker thread). The first 3.12+ interpreter stands for the latter.
-MODE_311 = "3.11" if "3.11" in VERSIONS else None
-MODE_312 = next((v for v in VERSIONS if v >= "3.12"), None)
+VERSIONS = available_versions()  # LOCAL_LAMBDA_PYTHONS="3.11 3.12" narrows them
+MODE_311, MODE_312 = runtime_modes(VERSIONS)
 MODES = [v for v in (MODE_311, MODE_312) if v]
 
 
@@ -104,10 +94,3 @@ def make_lambda(request: pytest.FixtureRequest):
     yield make
     for fn in created:
         fn.close()
-
-
-def kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass

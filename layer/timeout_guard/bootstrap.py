@@ -1,78 +1,72 @@
-"""Wraps the function's handler through the runtime's own loader.
+"""Wraps the function's handler as the runtime's own loader returns it.
 
 ``awslambdaric.bootstrap._get_handler`` still loads the handler, so import errors, syntax
 errors and missing handlers are reported exactly as without the layer, and ``_HANDLER`` is
-never touched. Only the handler it returns gets wrapped.
+never touched. Only the handler it returns gets wrapped, by the guard of this process.
 
 This module is named ``bootstrap.py`` on purpose: awslambdaric drops the leading stack frames
 of files whose path contains ``/bootstrap.py`` from the stack traces it reports, so the
-wrapper's frames never show in a function error's ``stackTrace``.
+wrapper's frame (``guarded`` below) never shows in a function error's ``stackTrace``.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import sys
 
-from . import LambdaTimeoutError
-from .config import LOGGER_NAME, settings
+from . import alarm, guard, invocation, records
+from .settings import LOGGER_NAME, settings
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
     from typing import Any, Callable
 
 _log = logging.getLogger(LOGGER_NAME)
+MARK = "__timeout_guard__"
+
+# The layer's files an alarm must never land in (it is delivered a moment later instead): the
+# modules say so themselves.
+OWN_FILES = {module.__file__ for module in (sys.modules[__name__], alarm, guard, invocation)}
 
 
 def attach(ric_bootstrap: Any) -> None:
     """Replace ``_get_handler`` in awslambdaric's bootstrap module by a wrapping one."""
     original = ric_bootstrap._get_handler
-    if getattr(original, "__timeout_guard__", False):
+    if not callable(original) or getattr(original, MARK, False):
         return
 
     @functools.wraps(original)
     def _get_handler(handler: str) -> Callable[..., Any]:
-        return wrap(original(handler))
+        return guarded_handler(original(handler))
 
-    _get_handler.__timeout_guard__ = True  # type: ignore[attr-defined]
+    setattr(_get_handler, MARK, True)
     ric_bootstrap._get_handler = _get_handler
 
 
-def wrap(request_handler: Callable[..., Any]) -> Callable[..., Any]:
+def guarded_handler(request_handler: Any) -> Any:
     """The guarded handler, or the handler itself if the hook is off or cannot be set up."""
     try:
         config = settings()
-        if not config.hook:
+        if not config.hook or not callable(request_handler):
             return request_handler
-        from .hook import Guard
-
-        guard = Guard(config)
+        records.wrapper_file = __file__
+        process_guard = guard.Guard(config, {f for f in OWN_FILES if f})
     except Exception:
-        _log.debug("pre-timeout hook not set up", exc_info=True)
+        _log.debug("timeout_guard: pre-timeout hook not set up", exc_info=True)
         return request_handler
 
     def guarded(event: Any, context: Any) -> Any:
-        try:
-            guard.enter(event, context)
-        except Exception:
-            _log.debug("pre-timeout timer not armed", exc_info=True)
+        process_guard.enter(event, context)
         try:
             return request_handler(event, context)
         except BaseException as error:
-            if (
-                guard.fired
-                and guard.settings.action == "raise"
-                and not isinstance(error, LambdaTimeoutError)
-            ):
-                # The handler's traceback, so the reported stack shows where it was.
-                timeout = guard.timeout_error(error).with_traceback(error.__traceback__)
-                raise timeout from error
-            raise
+            replacement = process_guard.replacement(error)
+            if replacement is None:
+                raise
+            raise replacement from error
         finally:
-            try:
-                guard.exit()
-            except Exception:
-                _log.debug("pre-timeout timer not disarmed cleanly", exc_info=True)
+            process_guard.exit()
 
     try:
         functools.update_wrapper(guarded, request_handler)

@@ -171,7 +171,8 @@ IMPORT_CHECK = textwrap.dedent(
     before = set(sys.modules)  # the interpreter's own start-up (site, encodings, ...)
     sys.path.insert(0, sys.argv[1])
     import timeout_guard
-    import timeout_guard.hook
+    import timeout_guard.bootstrap
+    import timeout_guard.guard
     import timeout_guard.sdk
 
     assert timeout_guard.__file__.startswith(sys.argv[1]), timeout_guard.__file__
@@ -200,7 +201,7 @@ def _interpreters() -> list:
 
 @pytest.mark.parametrize("python", _interpreters())
 def test_unzipped_layer_imports_only_the_standard_library(opt, python):
-    # Dependency-light: importing the package, its SDK patching and its hook loads nothing but
+    # Dependency-light: importing the package, its SDK patching and its guard loads nothing but
     # the standard library (no wrapt, no botocore). -I: no PYTHON* variables, no user site, no
     # script folder. The test venv has botocore installed (and wrapt, through moto's
     # aws-xray-sdk): both must stay unimported.

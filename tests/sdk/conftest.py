@@ -2,7 +2,7 @@
 
 The layer's ``layer/`` folder goes on ``sys.path``; the patch is installed once, the way the
 bootstrap's post-import hook does it. Each test sets its ``TIMEOUT_GUARD_*`` / ``AWS_*``
-variables through :func:`guard_env`; the settings cache is reset around every test.
+variables through :func:`guard_env`, which re-installs the patch with the new settings.
 """
 
 from __future__ import annotations
@@ -20,9 +20,19 @@ if str(LAYER) not in sys.path:
 
 import botocore.session  # noqa: E402
 from loopback import MotoServer  # noqa: E402
-from timeout_guard import config, invocation, sdk  # noqa: E402
+from timeout_guard import invocation, sdk, settings  # noqa: E402
 
-assert sdk.install(botocore.session), "the layer's botocore patch did not install"
+
+def install_layer() -> None:
+    """(Re)install the botocore patch as the start-up's post-import hook does, with settings
+    read from the environment now (the layer reads them once per process)."""
+    sdk.uninstall(botocore.session)
+    settings.reset()
+    installed = sdk.install(botocore.session, settings.settings())
+    assert installed or not settings.settings().botocore, "the botocore patch did not install"
+
+
+install_layer()
 
 from .helpers import REGION  # noqa: E402
 
@@ -49,10 +59,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    config._settings = None
+    install_layer()
     yield
-    config._settings = None
-    if invocation.current.lambda_deadline is not None:
+    settings.reset()
+    if invocation.current is not None:
         invocation.end()
 
 
@@ -63,7 +73,7 @@ def guard_env(monkeypatch: pytest.MonkeyPatch) -> Any:
     def apply(**values: str) -> None:
         for name, value in values.items():
             monkeypatch.setenv(name, value)
-        config._settings = None
+        install_layer()
 
     return apply
 

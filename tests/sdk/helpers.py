@@ -7,7 +7,7 @@ import time
 from typing import Any, Iterator
 
 import botocore.session
-from timeout_guard import invocation
+from timeout_guard import guard, invocation, settings
 
 REGION = "us-east-1"
 
@@ -22,13 +22,30 @@ def client(service: str, endpoint_url: str, **kwargs: Any) -> Any:
     )
 
 
+class _Context:
+    aws_request_id = "test-request"
+
+    def __init__(self, remaining_ms: float) -> None:
+        self.due = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.due - time.monotonic()) * 1000)
+
+
 @contextlib.contextmanager
-def in_invocation(seconds: float) -> Iterator[None]:
-    """Pretend to be inside an invocation whose guard fires in ``seconds``."""
-    now = time.monotonic()
-    invocation.begin("test-request", now + seconds + 1.0, now + seconds)
+def in_invocation(seconds: float) -> Iterator[guard.Deadline]:
+    """Inside an invocation whose guard fires in ``seconds`` (margin 1 s): the guard's real
+    deadline made current, as the handler wrapper makes it, but with no alarm taken (the
+    in-process tests must not be interrupted)."""
+    margin_ms = 1000
+    context = _Context(seconds * 1000 + margin_ms)
+    owner = guard.Guard(settings.settings(), set())
+    deadline = guard.Deadline(owner, {}, context, time.monotonic(), seconds * 1000 + margin_ms,
+                              margin_ms)
+    owner.current = deadline
+    invocation.begin(deadline)
     try:
-        yield
+        yield deadline
     finally:
         invocation.end()
 

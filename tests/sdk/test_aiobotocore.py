@@ -2,8 +2,8 @@
 
 Skipped unless aiobotocore is installed: it pins its own botocore (3.10.0: botocore
 >=1.43.115,<1.43.118), so it cannot sit next to the main .venv's botocore 1.44.5. Run it with
-a throwaway venv: ``pip install aiobotocore==3.10.0 pytest wrapt`` then
-``python -m pytest tests/sdk/test_aiobotocore.py --confcutdir=tests/sdk``.
+its own venv: ``tests/sdk/run_other_sdk.sh tests/requirements-aiobotocore.txt 3.11
+tests/sdk/test_aiobotocore.py`` (``make test`` does).
 """
 
 from __future__ import annotations
@@ -15,15 +15,15 @@ import pytest
 
 aiobotocore_session = pytest.importorskip("aiobotocore.session")
 
-from timeout_guard import sdk  # noqa: E402
-from timeout_guard.sdk import attempt  # noqa: E402
+from timeout_guard import sdk, settings  # noqa: E402
+from timeout_guard.sdk import clients  # noqa: E402
 
 
 def test_aio_clients_get_layer_settings_under_their_own() -> None:
     from aiobotocore.config import AioConfig
 
-    assert sdk.install_aiobotocore(aiobotocore_session) is True
-    assert sdk.install_aiobotocore(aiobotocore_session) is True
+    assert sdk.install(aiobotocore_session, settings.settings()) is True
+    assert sdk.install(aiobotocore_session, settings.settings()) is True
     seen: dict[str, Any] = {}
 
     async def main() -> None:
@@ -44,7 +44,7 @@ def test_aio_clients_get_layer_settings_under_their_own() -> None:
 
             def capture(params: Any, **_: Any) -> None:
                 context = params["context"]
-                seen["read"] = (context.get("read_timeout"), context.get(attempt.OP_READ))
+                seen["read"] = (context.get("read_timeout"), context.get(clients.OP_READ))
 
             c.meta.events.register_first("before-call", capture)
             with pytest.raises(Exception):  # noqa: B017 - nothing listens on port 9

@@ -13,8 +13,8 @@ from typing import Any, Callable
 import pytest
 from botocore.config import Config
 from loopback import StallFirst
-from timeout_guard import config, invocation
-from timeout_guard.sdk import _wrap, accounting, attempt, merge, optable, patch
+from timeout_guard import invocation, settings
+from timeout_guard.sdk import accounting, attempts, clients, merge, read_timeouts, wrapping
 
 from .helpers import client, in_invocation
 
@@ -25,10 +25,10 @@ def _boom(*args: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture(autouse=True)
 def fresh_reports() -> Any:
-    config.settings()  # sets the logger's level: before caplog lowers it
-    _wrap._reported.clear()
+    settings.settings()  # sets the logger's level: before caplog lowers it
+    wrapping._reported.clear()
     yield
-    _wrap._reported.clear()
+    wrapping._reported.clear()
 
 
 @pytest.fixture
@@ -54,15 +54,15 @@ def _two_sqs_calls(moto: Any, queue: str) -> None:
 
 # (what is broken, where, inside an invocation?)
 POINTS: list[tuple[str, Callable[[pytest.MonkeyPatch], None], bool]] = [
-    ("read timeout rule lookup", lambda mp: mp.setattr(optable, "resolve", _boom), False),
-    ("session handler rules", lambda mp: mp.setattr(patch.ClientRules, "apply", _boom), True),
-    ("client rules at creation", lambda mp: mp.setattr(patch, "client_rules", _boom), False),
-    ("attempt plan", lambda mp: mp.setattr(attempt, "_plan", _boom), True),
+    ("read timeout rule lookup", lambda mp: mp.setattr(read_timeouts, "resolve", _boom), False),
+    ("session handler rules", lambda mp: mp.setattr(clients.ClientRules, "apply", _boom), True),
+    ("client rules at creation", lambda mp: mp.setattr(clients, "client_rules", _boom), False),
+    ("attempt plan", lambda mp: mp.setattr(attempts, "_plan", _boom), True),
     ("attempt accounting begin", lambda mp: mp.setattr(accounting, "begin", _boom), True),
     ("attempt accounting end", lambda mp: mp.setattr(accounting, "end", _boom), True),
-    ("retry veto", lambda mp: mp.setattr(attempt, "_veto_retry", _boom), True),
-    ("urllib3 hand-off", lambda mp: mp.setattr(attempt, "_local", _Exploding()), True),
-    ("config merge", lambda mp: mp.setattr(patch, "merge", _boom), False),
+    ("retry veto", lambda mp: mp.setattr(attempts, "_veto_retry", _boom), True),
+    ("urllib3 hand-off", lambda mp: mp.setattr(attempts, "_local", _Exploding()), True),
+    ("config merge", lambda mp: mp.setattr(clients, "merge", _boom), False),
 ]
 
 
@@ -108,7 +108,7 @@ def test_a_retry_still_happens_when_the_veto_breaks(
 ) -> None:
     """botocore's own retry decision runs when the layer's veto cannot."""
     guard_env(TIMEOUT_GUARD_READ_TIMEOUT="0.5")
-    monkeypatch.setattr(attempt, "_veto_retry", _boom)
+    monkeypatch.setattr(attempts, "_veto_retry", _boom)
     with StallFirst(moto.endpoint_url, stall=1) as proxy, in_invocation(30):
         sqs = client("sqs", proxy.endpoint_url)
         response = sqs.send_message(QueueUrl=queue, MessageBody="x")
@@ -126,7 +126,7 @@ def test_client_is_created_when_botocore_rejects_the_layers_config(
         merged = real_merge(*args, **kwargs)
         return merge.Merged("not a Config", merged.own_read, merged.user_chose_read)
 
-    monkeypatch.setattr(patch, "merge", bad_config)
+    monkeypatch.setattr(clients, "merge", bad_config)
     with caplog.at_level(logging.DEBUG, logger="timeout_guard"):
         sqs = client("sqs", "http://127.0.0.1:9", config=Config(read_timeout=9))
     assert (sqs.meta.config.connect_timeout, sqs.meta.config.read_timeout) == (60, 9)
@@ -139,5 +139,5 @@ def test_end_of_invocation_bookkeeping_never_raises(
     monkeypatch.setattr(invocation, "_end_callbacks", [_boom])  # as if install() had added it
     with caplog.at_level(logging.DEBUG, logger="timeout_guard"), in_invocation(30):
         pass
-    assert invocation.current.request_id is None
+    assert invocation.current is None
     assert _layer_debug_records(caplog)

@@ -10,28 +10,40 @@ import botocore.endpoint
 import botocore.session
 import pytest
 from loopback import StallFirst
-from timeout_guard import invocation, sdk
-from timeout_guard.sdk._wrap import MARK, is_wrapped
+from timeout_guard import invocation, sdk, settings
+from timeout_guard.sdk.wrapping import MARK, is_wrapped
 
 from .helpers import client, in_invocation
 
 
 def test_install_is_idempotent() -> None:
-    assert sdk.install(botocore.session) is True
-    assert sdk.install(botocore.session) is True
+    assert sdk.install(botocore.session, settings.settings()) is True
+    assert sdk.install(botocore.session, settings.settings()) is True
     wrapper = botocore.session.Session.__dict__["create_client"]
     assert getattr(wrapper, MARK, False)
     assert not getattr(wrapper.__wrapped__, MARK, False)  # wrapped once
     assert wrapper.__name__ == "create_client"
-    attempt = botocore.endpoint.Endpoint.__dict__["_do_get_response"]
-    assert getattr(attempt, MARK, False) and not getattr(attempt.__wrapped__, MARK, False)
+    per_attempt = botocore.endpoint.Endpoint.__dict__["_do_get_response"]
+    assert getattr(per_attempt, MARK, False)
+    assert not getattr(per_attempt.__wrapped__, MARK, False)
+
+
+def test_uninstall_puts_botocore_back() -> None:
+    original = botocore.session.Session.create_client.__wrapped__
+    sdk.uninstall(botocore.session)
+    try:
+        assert botocore.session.Session.create_client is original
+        assert not is_wrapped(botocore.endpoint.Endpoint, "_do_get_response")
+    finally:
+        sdk.install(botocore.session, settings.settings())
 
 
 def test_install_fails_open() -> None:
-    assert sdk.install(types.ModuleType("botocore.session")) is False  # no Session
+    empty = types.ModuleType("botocore.session")  # no Session
+    assert sdk.install(empty, settings.settings()) is False
     broken = types.ModuleType("aiobotocore.session")
     broken.AioSession = object  # type: ignore[attr-defined]
-    assert sdk.install_aiobotocore(broken) is False
+    assert sdk.install(broken, settings.settings()) is False
 
 
 def test_disabled_by_flag_leaves_botocore_alone(guard_env: Any) -> None:
@@ -43,19 +55,19 @@ def test_disabled_by_flag_leaves_botocore_alone(guard_env: Any) -> None:
             pass
 
     fake.Session = Session  # type: ignore[attr-defined]
-    assert sdk.install(fake) is False
+    assert sdk.install(fake, settings.settings()) is False
     assert not is_wrapped(Session, "create_client")
 
 
 def test_internal_error_leaves_the_functions_config(monkeypatch: Any) -> None:
     """Whatever fails inside the layer, the client is created as without it."""
     from botocore.config import Config
-    from timeout_guard.sdk import patch
+    from timeout_guard.sdk import clients
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("layer bug")
 
-    monkeypatch.setattr(patch, "merge", broken)
+    monkeypatch.setattr(clients, "merge", broken)
     c = client("sqs", "http://127.0.0.1:9", config=Config(read_timeout=9))
     assert (c.meta.config.connect_timeout, c.meta.config.read_timeout) == (60, 9)
 
@@ -103,4 +115,4 @@ def test_nothing_logged_when_all_went_well(moto: Any, firehose: str, caplog: Any
         fh = client("firehose", moto.endpoint_url)
         fh.put_record(DeliveryStreamName=firehose, Record={"Data": b"x"})
     assert [r for r in caplog.records if r.name == "timeout_guard"] == []
-    assert invocation.current.request_id is None
+    assert invocation.current is None

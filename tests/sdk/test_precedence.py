@@ -13,8 +13,8 @@ import boto3
 import botocore.session
 import pytest
 from botocore.config import Config
-from timeout_guard.config import load
 from timeout_guard.sdk.merge import merge
+from timeout_guard.settings import Settings
 
 from .helpers import REGION, effective
 
@@ -192,7 +192,7 @@ def test_config_subclass_keeps_its_class() -> None:
         pass
 
     mine = MyConfig(read_timeout=9)
-    merged = merge(mine, None, botocore.session.get_session(), load({}))
+    merged = merge(mine, None, botocore.session.get_session(), Settings({}))
     assert type(merged.config) is MyConfig
     assert (merged.config.connect_timeout, merged.config.read_timeout) == (2.0, 9)
     assert merged.config.retries == {"total_max_attempts": 3, "mode": "standard"}

@@ -12,10 +12,11 @@ import boto3
 import pytest
 from conftest import mode_params
 from locallambda import provision
+from locallambda.provision import OLDEST_SDK_REQUIREMENTS
 from loopback import MotoServer, StallFirst
 
 FUNCTION = Path(__file__).resolve().parent / "functions"
-OLDEST_RUNTIME = Path(__file__).resolve().parents[1] / "requirements-runtime-oldest.txt"
+OLDEST_RUNTIME = OLDEST_SDK_REQUIREMENTS
 STREAM = "events"
 
 

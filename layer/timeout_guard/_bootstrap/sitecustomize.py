@@ -23,6 +23,7 @@ def _restore_environment():
     boot_dir = os.environ.pop("TIMEOUT_GUARD_BOOTSTRAP_DIR", None) or os.path.dirname(
         os.path.abspath(__file__)
     )
+    os.environ.pop("TIMEOUT_GUARD_LAST_STAGE", None)  # the wrapper's mark of a chain
     original = os.environ.pop("TIMEOUT_GUARD_ORIGINAL_PYTHONPATH", None)
     if original is not None:
         state, _, value = original.partition(":")

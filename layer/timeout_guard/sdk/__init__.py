@@ -1,114 +1,121 @@
 """Fail-fast AWS SDK: the layer's timeouts and retries for every botocore client.
 
-The bootstrap's post-import hook calls :func:`install` with the ``botocore.session`` module
-once it has been imported (never earlier: the layer imports no botocore at start-up), and
-:func:`install_aiobotocore` with ``aiobotocore.session``. Both are idempotent and fail open:
-on any internal error they log at DEBUG and leave the SDK as it was. Nothing here imports
-botocore until one of them is called.
+The start-up's post-import hook calls :func:`install` with ``botocore.session`` once the
+function imports it (never earlier: the layer imports no botocore at start-up), and with
+``aiobotocore.session`` if it does. Idempotent, and fail-open: on any internal error it logs at
+DEBUG and leaves the SDK as it was.
+
+Wrap points, each for a measured need:
+
+* ``Session.create_client``: the layered Config, and the client's per-operation read timeouts;
+* ``Endpoint._do_get_response``: one place per attempt that sees the call's context, to cap
+  the attempt at the invocation's deadline and count it;
+* ``Endpoint._needs_retry``: to veto retries the layer must prevent (a synchronous Invoke's
+  read timeout, no time left);
+* ``AWSHTTP(S)ConnectionPool.urlopen``: where the attempt's urllib3 ``Timeout`` (a ``total``
+  for the deadline, or the per-operation read timeout on botocore < 1.43.68) can be handed in.
+
+aiobotocore's ``AioSession._create_client`` gets the Config and read timeouts only: its
+endpoint class overrides the per-attempt methods.
 """
 
 from __future__ import annotations
 
 import logging
 from types import ModuleType
-from typing import Any
 
-from ..config import LOGGER_NAME
+from ..settings import LOGGER_NAME, Settings
 
-_MARK = "__timeout_guard_patched__"
+MARK = "__timeout_guard_patched__"
 _log = logging.getLogger(LOGGER_NAME)
 
 
-def install(module: ModuleType) -> bool:
-    """Patch ``botocore.session.Session.create_client`` (and botocore's per-attempt path).
-
-    Returns True when patched by this or an earlier call, False when left alone.
-    """
+def install(session_module: ModuleType, settings: Settings) -> bool:
+    """Patch ``botocore.session`` or ``aiobotocore.session``; True when patched (now or before)."""
     try:
-        from .. import config
-
-        if not config.settings().botocore:
+        if not settings.botocore:
             return False
-        session_cls = getattr(module, "Session", None)
+        aio = session_module.__name__.startswith("aiobotocore")
+        session_cls = getattr(session_module, "AioSession" if aio else "Session", None)
         if session_cls is None:
             return False
-        if session_cls.__dict__.get(_MARK, False):
+        if session_cls.__dict__.get(MARK, False):
             return True
-        _install_botocore(module)
+        (_patch_aiobotocore if aio else _patch_botocore)(session_cls, settings)
+        setattr(session_cls, MARK, True)
         return True
     except Exception:
-        _log.debug("timeout_guard: botocore left untouched", exc_info=True)
+        _log.debug("timeout_guard: %s left untouched", session_module.__name__, exc_info=True)
         return False
 
 
-def _install_botocore(module: ModuleType) -> None:
+def uninstall(session_module: ModuleType) -> None:
+    """Undo :func:`install` (tests re-install with other settings; nothing else needs it)."""
+    from . import accounting
+    from .wrapping import unwrap_method
+
+    aio = session_module.__name__.startswith("aiobotocore")
+    session_cls = getattr(session_module, "AioSession" if aio else "Session")
+    if not session_cls.__dict__.get(MARK, False):
+        return
+    if aio:
+        unwrap_method(session_cls, "_create_client")
+    else:
+        import botocore.awsrequest
+        import botocore.endpoint
+
+        from .. import invocation
+
+        unwrap_method(session_cls, "create_client")
+        unwrap_method(botocore.endpoint.Endpoint, "_do_get_response")
+        unwrap_method(botocore.endpoint.Endpoint, "_needs_retry")
+        unwrap_method(botocore.awsrequest.AWSHTTPConnectionPool, "urlopen")
+        unwrap_method(botocore.awsrequest.AWSHTTPSConnectionPool, "urlopen")
+        if accounting.flush in invocation._end_callbacks:
+            invocation._end_callbacks.remove(accounting.flush)
+    delattr(session_cls, MARK)
+
+
+def _patch_botocore(session_cls: type, settings: Settings) -> None:
     import botocore.awsrequest
     import botocore.endpoint
     import botocore.httpsession
 
     from .. import invocation
-    from . import accounting, attempt, patch
-    from ._wrap import wrap_method
+    from . import accounting, attempts, clients
+    from .wrapping import wrap_method
 
     endpoint = botocore.endpoint.Endpoint
-    # Feature detection: the attempt path we wrap, and urllib3 pools we can hand a timeout.
-    for name in ("_do_get_response", "_needs_retry"):
-        if not callable(getattr(endpoint, name, None)):
-            raise RuntimeError(f"botocore Endpoint has no {name}")
-    pools = [
-        getattr(botocore.awsrequest, n, None)
-        for n in ("AWSHTTPConnectionPool", "AWSHTTPSConnectionPool")
-    ]
-    if not all(p is not None and callable(getattr(p, "urlopen", None)) for p in pools):
-        raise RuntimeError("botocore has no AWSHTTP(S)ConnectionPool.urlopen")
+    pools = [botocore.awsrequest.AWSHTTPConnectionPool, botocore.awsrequest.AWSHTTPSConnectionPool]
+    for owner, name in [(endpoint, "_do_get_response"), (endpoint, "_needs_retry")] + [
+        (pool, "urlopen") for pool in pools
+    ]:
+        if not callable(getattr(owner, name, None)):
+            raise RuntimeError(f"botocore has no {owner.__name__}.{name}")
     # botocore >= 1.43.68 passes context['read_timeout'] to urllib3 by itself.
-    attempt.NATIVE_READ_TIMEOUT = callable(
-        getattr(botocore.httpsession.URLLib3Session, "_get_request_timeout", None)
-    )
+    native = callable(getattr(botocore.httpsession.URLLib3Session, "_get_request_timeout", None))
 
-    wrap_method(module.Session, "create_client", patch.create_client)
-    wrap_method(endpoint, "_do_get_response", attempt.do_get_response)
-    wrap_method(endpoint, "_needs_retry", attempt.needs_retry)
+    wrap_method(session_cls, "create_client", clients.create_client_wrapper(settings, native))
+    wrap_method(endpoint, "_do_get_response", attempts.do_get_response_wrapper(native))
+    wrap_method(endpoint, "_needs_retry", attempts.needs_retry)
     for pool in pools:
-        wrap_method(pool, "urlopen", attempt.urlopen)
+        wrap_method(pool, "urlopen", attempts.urlopen)
     invocation.on_end(accounting.flush)
-    setattr(module.Session, _MARK, True)
 
 
-def install_aiobotocore(module: ModuleType) -> bool:
-    """Give ``aiobotocore.session.AioSession`` clients the same Config merge and read timeouts.
+def _patch_aiobotocore(session_cls: type, settings: Settings) -> None:
+    if not callable(getattr(session_cls, "_create_client", None)):
+        raise RuntimeError("aiobotocore has no AioSession._create_client")
+    from . import clients
+    from .wrapping import wrap_method
 
-    AioSession creates clients without calling botocore's ``create_client``. Its config stays
-    an ``AioConfig``. Per-operation read timeouts use aiobotocore's own
-    ``context['read_timeout']`` support where it has it.
-    """
     try:
-        from .. import config
+        import aiobotocore.httpsession as aio_http
 
-        if not config.settings().botocore:
-            return False
-        session_cls: Any = getattr(module, "AioSession", None)
-        if session_cls is None or not callable(getattr(session_cls, "_create_client", None)):
-            return False
-        if session_cls.__dict__.get(_MARK, False):
-            return True
-        from . import patch
-        from ._wrap import wrap_method
-
-        try:
-            import aiobotocore.httpsession as aio_http
-
-            patch.AIO_NATIVE_READ_TIMEOUT = callable(
-                getattr(aio_http.AIOHTTPSession, "_get_request_timeout", None)
-            )
-        except Exception:
-            patch.AIO_NATIVE_READ_TIMEOUT = False
-        wrap_method(session_cls, "_create_client", patch.aio_create_client)
-        setattr(session_cls, _MARK, True)
-        return True
+        native = callable(getattr(aio_http.AIOHTTPSession, "_get_request_timeout", None))
     except Exception:
-        _log.debug("timeout_guard: aiobotocore left untouched", exc_info=True)
-        return False
+        native = False
+    wrap_method(session_cls, "_create_client", clients.aio_create_client_wrapper(settings, native))
 
 
-__all__ = ["install", "install_aiobotocore"]
+__all__ = ["install", "uninstall"]

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
-from ..config import LOGGER_NAME
+from ..settings import LOGGER_NAME
 
 START = "timeout_guard.started"  # context key: monotonic time of the call's first attempt
 

@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 from botocore.config import Config
 
-from ..config import Settings
+from ..settings import Settings
 
 _UNSET = object()
 _DEFAULTS: dict[str, Any] = dict(Config.OPTION_DEFAULTS)

@@ -6,9 +6,10 @@ import sys
 
 
 def handler(event, context):
+    import jmespath  # the runtime bundles it; a function that ships its own must get that one
+
     if event.get("import_boto3"):
         import boto3  # noqa: F401  (lets the layer's SDK patch load)
-    import wrapt
 
     try:
         import from_other_layer_pth
@@ -32,8 +33,7 @@ def handler(event, context):
         "child_sys_path": child[1],
         "handler": os.environ.get("_HANDLER"),
         "pth": pth,
-        "wrapt_file": wrapt.__file__,
-        "wrapt_is_function_copy": getattr(wrapt, "FUNCTION_COPY", False),
+        "jmespath_file": jmespath.__file__,
         "sitecustomize_ran": os.environ.get("USER_SITECUSTOMIZE_RAN"),
         "botocore_loaded_at_start": event.get("botocore_before"),
         "botocore_loaded": "botocore" in sys.modules,

@@ -1,4 +1,4 @@
-"""The local Lambda runtime: test support, not tests.
+"""The local Lambda runtime: used by the tests, the demo and the benchmarks.
 
 A faithful stand-in for Lambda's managed Python runtime, so functions run here exactly as they
 run in AWS: the replica bootstrap scripts start the real ``awslambdaric`` (through
@@ -7,13 +7,19 @@ Loopback only, ephemeral ports. See ``README.md`` beside this file.
 """
 
 from .function import Invocation, LocalLambda
-from .provision import Runtime, available_versions, find_interpreter, provision
+from .layers import LAYER_ZIP, unpack_layer
+from .processes import kill_group
+from .provision import Runtime, available_versions, find_interpreter, provision, runtime_modes
 
 __all__ = [
+    "LAYER_ZIP",
     "Invocation",
     "LocalLambda",
     "Runtime",
     "available_versions",
     "find_interpreter",
+    "kill_group",
     "provision",
+    "runtime_modes",
+    "unpack_layer",
 ]

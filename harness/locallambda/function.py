@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
 
+from .processes import kill_group
 from .provision import Runtime, provision
 from .runtime_api import PendingInvocation, RuntimeAPIServer
 
@@ -259,11 +260,14 @@ class LocalLambda:
 
     def _kill(self, process: _Process) -> None:
         """SIGKILL the runtime's whole process group, as Lambda does, and reap it."""
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        kill_group(process.pid)
         process.exited.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL the live runtime's process group and reap it; the next invoke re-inits."""
+        process = self._process
+        if process is not None and not process.exited.is_set():
+            self._kill(process)
 
     @property
     def pid(self) -> Optional[int]:

@@ -25,22 +25,19 @@ from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
 from .. import invocation
 from . import accounting
-from ._wrap import layer_failed
+from .clients import NO_READ_RETRY, OP_READ
 from .errors import DeadlineConnectTimeoutError, DeadlineNotSentError, DeadlineReadTimeoutError
+from .wrapping import argument, layer_failed
 
-# Keys in botocore's per-call request context (a plain dict shared by all attempts of a call).
-OP_READ = "timeout_guard.read_timeout"  # the operation's read timeout (seconds)
-NO_READ_RETRY = "timeout_guard.no_read_retry"  # a read timeout must not be retried
+# A key in botocore's per-call request context (a plain dict shared by all attempts of a call).
 STOP = "timeout_guard.stop"  # no further attempt: the deadline is too near
 
 # Seconds: attempts end this long before the guard fires. Small, because an attempt cut by the
-# deadline fires the hook at once (invocation.deadline_reached), so the function's error still
+# deadline fires the guard at once (invocation.attempt_cut), so the function's error still
 # arrives at deadline - margin; if the alarm wins the race instead, the outcome is the same.
 SAFETY = 0.01
 MIN_ATTEMPT = 0.1  # seconds: less than this left, an attempt is not sent at all
 CUT_SLACK = 0.02  # seconds: a timeout this close to the budget was the deadline's doing
-
-NATIVE_READ_TIMEOUT = False  # set by install(): botocore honours context['read_timeout']
 
 _local = threading.local()
 
@@ -61,11 +58,14 @@ class _Attempt:
         self.started = time.monotonic()
 
 
-def _plan(request: Any, operation_model: Any, context: dict) -> Any:
-    """The attempt's plan; None: nothing to do; a ``(None, error)`` tuple: do not send it."""
+def _plan(request: Any, operation_model: Any, context: dict, native: bool) -> Any:
+    """The attempt's plan; None: nothing to do; a ``(None, error)`` tuple: do not send it.
+
+    ``native``: botocore applies ``context['read_timeout']`` itself (1.43.68 and later).
+    """
     left = invocation.seconds_left()
     op_read = context.get(OP_READ)
-    if left is None and (op_read is None or NATIVE_READ_TIMEOUT):
+    if left is None and (op_read is None or native):
         return None  # outside an invocation: nothing to do per attempt
     config = context.get("client_config")
     read = op_read if op_read is not None else getattr(config, "read_timeout", None)
@@ -106,46 +106,47 @@ def _judge(plan: _Attempt, request: Any, operation_model: Any, context: dict, re
         context[STOP] = True
         error = cls(endpoint_url=getattr(request, "url", ""), timeout_s=round(budget, 3))
         error.__cause__ = result[1]
-        invocation.deadline_reached()  # the hook fires now: one record, the callbacks
+        invocation.attempt_cut()  # the guard fires now: one record, the callbacks
         return None, error
     return result
 
 
-def do_get_response(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    """Wrapper of ``Endpoint._do_get_response``: timeouts for one attempt, and accounting.
+def do_get_response_wrapper(native: bool) -> Any:
+    """The wrapper of ``Endpoint._do_get_response(request, operation_model, context)``."""
 
-    Fails open: an error in the layer's own code sends the attempt as without the layer.
-    """
-    try:
-        request, operation_model, context = _bind(*args, **kwargs)
-        plan = _plan(request, operation_model, context)
-        if isinstance(plan, _Attempt):
-            _local.timeout = plan.timeout  # picked up by ``urlopen`` below
-    except Exception:
-        layer_failed("the attempt timeout")
-        plan = None
-    if plan is None:
-        return wrapped(*args, **kwargs)
-    if isinstance(plan, tuple):
-        return plan  # not sent: the deadline is too near
-    try:
-        result = wrapped(*args, **kwargs)
-    finally:
+    def do_get_response(wrapped: Callable[..., Any], endpoint: Any, args: Any, kwargs: Any) -> Any:
+        """Timeouts for one attempt, and accounting. Fails open: an error in the layer's own
+        code sends the attempt as without the layer."""
         try:
-            _local.timeout = None
+            request = argument(args, kwargs, 0, "request")
+            operation_model = argument(args, kwargs, 1, "operation_model")
+            context = argument(args, kwargs, 2, "context")
+            plan = _plan(request, operation_model, context, native)
+            if isinstance(plan, _Attempt):
+                _local.timeout = plan.timeout  # picked up by ``urlopen`` below
         except Exception:
             layer_failed("the attempt timeout")
-    if plan.budget is None:
-        return result
-    try:
-        return _judge(plan, request, operation_model, context, result)
-    except Exception:
-        layer_failed("the attempt's accounting")
-        return result
+            plan = None
+        if plan is None:
+            return wrapped(*args, **kwargs)
+        if isinstance(plan, tuple):
+            return plan  # not sent: the deadline is too near
+        try:
+            result = wrapped(*args, **kwargs)
+        finally:
+            try:
+                _local.timeout = None
+            except Exception:
+                layer_failed("the attempt timeout")
+        if plan.budget is None:
+            return result
+        try:
+            return _judge(plan, request, operation_model, context, result)
+        except Exception:
+            layer_failed("the attempt's accounting")
+            return result
 
-
-def _bind(request: Any, operation_model: Any, context: dict) -> tuple[Any, Any, dict]:
-    return request, operation_model, context
+    return do_get_response
 
 
 def needs_retry(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
@@ -159,13 +160,15 @@ def needs_retry(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: A
 
 
 def _veto_retry(args: Any, kwargs: Any) -> bool:
-    request_dict = kwargs.get("request_dict", args[2] if len(args) > 2 else None)
+    """``Endpoint._needs_retry(attempts, operation_model, request_dict, response,
+    caught_exception)``: True when the layer must stop botocore from retrying."""
+    request_dict = argument(args, kwargs, 2, "request_dict", None)
     context = request_dict.get("context") if isinstance(request_dict, dict) else None
     if context:
         if context.get(STOP):
             return True
         if context.get(NO_READ_RETRY):
-            caught = kwargs.get("caught_exception", args[4] if len(args) > 4 else None)
+            caught = argument(args, kwargs, 4, "caught_exception", None)
             if isinstance(caught, ReadTimeoutError):
                 return True
     left = invocation.seconds_left()

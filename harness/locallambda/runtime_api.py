@@ -64,6 +64,7 @@ class RuntimeAPIServer:
         self.active: Optional[PendingInvocation] = None  # handed out, no result yet
         self.init_error: Optional[dict[str, Any]] = None
         self.first_next_at: Optional[float] = None  # of the current generation
+        self.polls_waiting = 0  # /next requests inside take_next right now
         self.closing = False
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -99,6 +100,11 @@ class RuntimeAPIServer:
             self.active = None
             self.cond.notify_all()
 
+    def wait_for_polls(self, count: int, timeout: float) -> bool:
+        """Wait until ``count`` /next polls are waiting inside the server (for tests)."""
+        with self.cond:
+            return self.cond.wait_for(lambda: self.polls_waiting >= count, timeout)
+
     def close(self) -> None:
         with self.cond:
             self.closing = True
@@ -113,19 +119,24 @@ class RuntimeAPIServer:
             if generation == self.generation and self.first_next_at is None:
                 self.first_next_at = time.monotonic()
                 self.cond.notify_all()
-            while True:
-                if self.closing or generation != self.generation:
-                    return None
-                if self.pending is not None and self.active is None:
-                    invocation, self.pending = self.pending, None
-                    now_mono, now_epoch = time.monotonic(), time.time()
-                    invocation.handed_out_at = now_mono
-                    invocation.deadline_monotonic = now_mono + invocation.timeout
-                    invocation.deadline_epoch_ms = int((now_epoch + invocation.timeout) * 1000)
-                    self.active = invocation
-                    self.cond.notify_all()
-                    return invocation
-                self.cond.wait()
+            self.polls_waiting += 1
+            self.cond.notify_all()
+            try:
+                while True:
+                    if self.closing or generation != self.generation:
+                        return None
+                    if self.pending is not None and self.active is None:
+                        invocation, self.pending = self.pending, None
+                        now_mono, now_epoch = time.monotonic(), time.time()
+                        invocation.handed_out_at = now_mono
+                        invocation.deadline_monotonic = now_mono + invocation.timeout
+                        invocation.deadline_epoch_ms = int((now_epoch + invocation.timeout) * 1000)
+                        self.active = invocation
+                        return invocation
+                    self.cond.wait()
+            finally:
+                self.polls_waiting -= 1
+                self.cond.notify_all()
 
     def finish(self, request_id: str, outcome: str, body: bytes, error_type: Optional[str]) -> int:
         """Record a response or error; return the HTTP status Lambda would answer with."""

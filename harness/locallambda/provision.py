@@ -4,8 +4,8 @@ For each Python version the local runtime gets:
 
 - ``lang/``: an empty virtual environment of that interpreter (``/var/lang/bin/python3.X``),
   so nothing from the machine's own site-packages leaks into the function;
-- ``runtime/``: ``awslambdaric`` and the bundled SDK (``tests/requirements-runtime.txt``),
-  installed with the interpreter's own pip, plus the replicas of ``bootstrap`` and
+- ``runtime/``: ``awslambdaric`` and the bundled SDK (``requirements-runtime.txt`` beside
+  this file), installed with the interpreter's own pip, plus the replicas of ``bootstrap`` and
   ``bootstrap.py`` (``/var/runtime``).
 
 Everything lives under ``.cache/locallambda/`` and is rebuilt when its inputs change.
@@ -28,7 +28,9 @@ from typing import Optional
 REPO = Path(__file__).resolve().parents[2]
 CACHE = Path(os.environ.get("LOCAL_LAMBDA_CACHE", REPO / ".cache" / "locallambda"))
 REPLICA = Path(__file__).resolve().parent / "replica"
-DEFAULT_REQUIREMENTS = REPO / "tests" / "requirements-runtime.txt"
+DEFAULT_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-runtime.txt"
+# A python3.10 runtime bundling the oldest SDK the layer supports (botocore 1.29.90).
+OLDEST_SDK_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-runtime-oldest.txt"
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14")
 
 
@@ -75,7 +77,23 @@ def find_interpreter(version: str) -> Optional[Path]:
 
 
 def available_versions() -> list[str]:
-    return [v for v in SUPPORTED if find_interpreter(v) is not None]
+    """The supported versions this machine has an interpreter for (``LOCAL_LAMBDA_PYTHONS``,
+    space-separated, narrows them)."""
+    found = [v for v in SUPPORTED if find_interpreter(v) is not None]
+    wanted = os.environ.get("LOCAL_LAMBDA_PYTHONS")
+    return [v for v in wanted.split() if v in found] if wanted else found
+
+
+def runtime_modes(versions: list[str]) -> tuple[Optional[str], Optional[str]]:
+    """The two behaviours of awslambdaric, and the version that stands for each.
+
+    python3.11 mode: the main thread waits in native ``next()`` between invocations (a signal
+    handler runs only when the next event arrives); python3.12+ mode: ``next()`` runs in a
+    worker thread. The first 3.12+ version present stands for the latter.
+    """
+    mode_311 = "3.11" if "3.11" in versions else None
+    mode_312 = next((v for v in versions if v >= "3.12"), None)
+    return mode_311, mode_312
 
 
 def _fingerprint(requirements: Path) -> str:

@@ -13,8 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ReadTimeoutError
 from loopback import BlackHole, DelayServer
-from timeout_guard.config import parse_read_timeouts
-from timeout_guard.sdk import attempt, optable
+from timeout_guard.sdk import clients, read_timeouts
+from timeout_guard.settings import read_timeout_table
 
 from .helpers import client
 
@@ -22,11 +22,15 @@ JSON10 = {"Content-Type": "application/x-amz-json-1.0"}
 
 
 def read_timeout_of(c: Any, operation: str, **params: Any) -> Optional[float]:
-    """The read timeout the layer chose for one call (captured, the call is then answered)."""
+    """The read timeout the layer chose for one call (None: the client's own applies).
+
+    The call's context is captured at ``before-call`` and the call is then answered there, so
+    nothing is sent; a call that never reached ``before-call`` fails the test.
+    """
     seen: dict[str, Any] = {}
 
     def capture(params: Any, **_: Any) -> Any:
-        seen["value"] = params["context"].get(attempt.OP_READ)
+        seen["value"] = params["context"].get(clients.OP_READ)
         return None
 
     c.meta.events.register_first("before-call", capture)
@@ -34,7 +38,8 @@ def read_timeout_of(c: Any, operation: str, **params: Any) -> Optional[float]:
         getattr(c, operation)(**params)
     except Exception:  # noqa: S110 - only the captured timeout matters here
         pass
-    return seen.get("value")
+    assert "value" in seen, f"{operation} never reached before-call"
+    return seen["value"]
 
 
 @pytest.fixture(scope="module")
@@ -169,23 +174,29 @@ def test_builtin_table_never_lowers_the_functions_own_read_timeout(fast_json: An
 def test_bad_read_timeouts_entries_are_warned_and_skipped(caplog: Any) -> None:
     with caplog.at_level(logging.WARNING, logger="timeout_guard"):
         logging.getLogger("timeout_guard").addHandler(logging.NullHandler())
-        table = parse_read_timeouts("sqs.ReceiveMessage=30,nonsense,kinesis=abc,s3=0,x.y.z=1,a=off")
+        table = read_timeout_table("sqs.ReceiveMessage=30,nonsense,kinesis=abc,s3=0,x.y.z=1,a=off")
     assert table == {"sqs.ReceiveMessage": 30.0, "a": None}
     warned = [r.getMessage() for r in caplog.records]
     assert len(warned) == 4, warned
     assert all("TIMEOUT_GUARD_READ_TIMEOUTS" in w for w in warned)
 
 
-@pytest.mark.skipif(botocore.__version__ != "1.44.5", reason="list made from botocore 1.44.5")
-def test_event_stream_list_matches_botocore_models() -> None:
+def test_every_event_stream_operation_of_this_botocore_gets_a_long_read_timeout() -> None:
+    """Checked against the installed botocore's own models, whatever its version."""
     session = botocore.session.get_session()
-    found = set()
+    streams, checked = 0, 0
     for name in session.get_available_services():
         model = session.get_service_model(name)
+        names = read_timeouts.service_names(model.service_id.hyphenize(), name)
         for op in model.operation_names:
-            if model.operation_model(op).has_event_stream_output:
-                found.add(f"{model.service_id.hyphenize()}.{op}")
-    assert found == set(optable.EVENT_STREAM_OPERATIONS)
+            operation = model.operation_model(op)
+            rule = read_timeouts.resolve(names, operation, {}, 5.0, 60.0, False)
+            seconds = rule({}) if rule is not None else None
+            if operation.has_event_stream_output:
+                streams += 1
+                assert seconds is not None and seconds >= 300, f"{names[0]}.{op}: {seconds}"
+            checked += 1
+    assert streams >= 1 and checked > 1000, (streams, checked)  # the scan really ran
 
 
 def test_event_stream_operations_get_a_long_read_timeout(fast_json: Any) -> None:
@@ -200,4 +211,4 @@ def test_event_stream_operations_get_a_long_read_timeout(fast_json: Any) -> None
         InputSerialization={"CSV": {}},
         OutputSerialization={"CSV": {}},
     )
-    assert seconds == optable.EVENT_STREAM_READ_TIMEOUT
+    assert seconds == read_timeouts.EVENT_STREAM_READ_TIMEOUT

@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +27,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Optional
+
+from locallambda.processes import kill_group
 
 HOST = "127.0.0.1"
 REPO = Path(__file__).resolve().parents[2]
@@ -420,8 +421,5 @@ class MotoServer:
         if process is None:
             return
         if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)  # its own group: start_new_session
-            except ProcessLookupError:
-                pass
+            kill_group(process.pid)  # its own group: start_new_session
         process.wait(timeout=10)

@@ -9,6 +9,10 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
+# What `make layer` builds: the one definition of its path for tests, demo and benchmarks.
+LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"
+
 
 def unpack_layer(zip_path: Path, opt_dir: Path, read_only: bool = True) -> Path:
     """Unpack ``zip_path`` into ``opt_dir`` with the modes recorded in the zip; return opt_dir."""

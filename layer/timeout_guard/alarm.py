@@ -1,0 +1,105 @@
+"""``SIGALRM`` and the real-time interval timer, shared with the function for one invocation.
+
+A process has one ``ITIMER_REAL``. While an invocation runs, the guard's alarm takes it over
+but keeps the function's own ``SIGALRM`` handler and timer working: when the function's timer
+is due, its handler is called (and an interval timer goes on); when the guard's time is due,
+the guard's callback is. :meth:`Alarm.release` puts the function's handler and remaining timer
+back exactly as they were.
+
+An alarm that lands inside the layer's own bookkeeping (for example between the handler's
+return and :meth:`Alarm.release`) is delivered a moment later instead: the guard's callback may
+raise, and must only ever raise in the function's code.
+"""
+
+from __future__ import annotations
+
+import time
+
+try:  # the C module behind ``signal``: the same functions without ~1 ms of enum set-up
+    import _signal as signal
+except ImportError:  # pragma: no cover - other Python implementations
+    import signal
+
+TYPE_CHECKING = False  # no typing import at start-up; annotations only
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, Callable, Optional
+
+EARLY = 0.0005  # seconds: a timer this close to its due time counts as due
+RETRY_DELAY = 0.002  # seconds: an alarm that landed in the layer's own code comes again after
+
+
+class Alarm:
+    """The guard's alarm for one invocation at a time; ``on_due(frame)`` runs when it is due."""
+
+    def __init__(self, on_due: Callable[[Optional[FrameType]], None], own_files: set[str]):
+        self._on_due = on_due
+        self._own_files = own_files  # the layer's files an alarm must not land in
+        self.taken = False
+        self._due: Optional[float] = None  # time.monotonic() of the guard's next alarm
+        self._saved_handler: Any = None
+        self._user_due: Optional[float] = None  # the function's own timer, if it had one
+        self._user_interval = 0.0
+
+    def take(self) -> None:
+        """Install the guard's handler, remembering the function's handler and timer."""
+        now = time.monotonic()
+        self._due = None
+        self._saved_handler = signal.signal(signal.SIGALRM, self._on_signal)
+        remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+        self._user_due = now + remaining if remaining > 0 else None
+        self._user_interval = interval if remaining > 0 else 0.0
+        self.taken = True
+
+    def set_due(self, due: Optional[float]) -> None:
+        """The guard's next alarm (``time.monotonic()``), or None for none."""
+        self._due = due
+        if self.taken:
+            self._arm(time.monotonic())
+
+    def release(self) -> None:
+        """Disarm; give the function back its own handler and what is left of its timer."""
+        if not self.taken:
+            return
+        self.taken = False
+        self._due = None
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if signal.getsignal(signal.SIGALRM) == self._on_signal:
+            saved = self._saved_handler
+            signal.signal(signal.SIGALRM, saved if saved is not None else signal.SIG_DFL)
+        if self._user_due is not None:
+            left = max(self._user_due - time.monotonic(), 1e-6)
+            signal.setitimer(signal.ITIMER_REAL, left, self._user_interval)
+        self._saved_handler = None
+
+    def _arm(self, now: float) -> None:
+        dues = [d for d in (self._due, self._user_due) if d is not None]
+        if dues:
+            signal.setitimer(signal.ITIMER_REAL, max(min(dues) - now, 1e-6))
+        else:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
+        if not self.taken:
+            return
+        now = time.monotonic()
+        user_due = self._user_due is not None and now >= self._user_due - EARLY
+        if user_due:
+            self._user_due = now + self._user_interval if self._user_interval > 0 else None
+        guard_due = self._due is not None and now >= self._due - EARLY
+        if guard_due:
+            if frame is not None and frame.f_code.co_filename in self._own_files:
+                self._due = now + RETRY_DELAY  # not inside the layer itself: a moment later
+                guard_due = False
+            else:
+                self._due = None
+        self._arm(now)
+        if user_due and callable(self._saved_handler):
+            try:
+                self._saved_handler(signum, frame)
+            except BaseException:
+                if guard_due:  # the function's handler raised: the guard's turn comes next
+                    self.set_due(now + RETRY_DELAY)
+                raise
+        if guard_due:
+            self._on_due(frame)

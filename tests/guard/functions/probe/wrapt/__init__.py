@@ -1,3 +1,0 @@
-"""A function-shipped copy of wrapt (a stand-in): the function must import this one."""
-
-FUNCTION_COPY = True

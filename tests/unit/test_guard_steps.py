@@ -1,0 +1,206 @@
+"""The guard's steps and the shared alarm, in process, with real ``SIGALRM`` handlers and timers.
+
+The end-to-end tests cannot hit these windows on purpose; here the guard is driven directly
+(signals need the main thread, which pytest's is).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+from timeout_guard import LambdaTimeoutError, alarm, bootstrap, guard, invocation, post_import
+from timeout_guard.settings import Settings
+
+OWN_FILES = {f for f in bootstrap.OWN_FILES if f}
+
+
+class Context:
+    aws_request_id = "req-1"
+
+    def __init__(self, remaining_ms: float) -> None:
+        self._deadline = time.monotonic() + remaining_ms / 1000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def make_guard(**env: str) -> guard.Guard:
+    return guard.Guard(Settings({"TIMEOUT_GUARD_MARGIN_MS": "500", **env}), OWN_FILES)
+
+
+@pytest.fixture(autouse=True)
+def clean_signals() -> Any:
+    previous = signal.getsignal(signal.SIGALRM)
+    yield
+    signal.setitimer(signal.ITIMER_REAL, 0)
+    signal.signal(signal.SIGALRM, previous)
+    if invocation.current is not None:
+        invocation.end()
+
+
+def frame_in(path: str) -> Any:
+    """A real frame whose code belongs to ``path`` (as if the alarm interrupted that file)."""
+    namespace: dict = {}
+    exec(compile("import sys\ndef where():\n    return sys._getframe()\n", path, "exec"), namespace)
+    return namespace["where"]()
+
+
+def make_due_now(g: guard.Guard) -> None:
+    """Pretend the first step's time has come (the alarm fires ``EARLY`` before it at most)."""
+    g.current.steps[0].due = time.monotonic() - 0.001
+    g.alarm._due = g.current.steps[0].due
+
+
+def test_steps_are_at_margin_half_margin_and_just_before_the_deadline() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    deadline = g.current
+    assert [s.run.__name__ for s in deadline.steps] == ["fire", "raise_again", "last_word"]
+    dues = [deadline.lambda_deadline - s.due for s in deadline.steps]
+    assert dues == pytest.approx([0.5, 0.25, 0.1], abs=1e-6)
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == pytest.approx(9.5, abs=0.05)
+    g.exit()
+
+
+def test_action_log_has_no_raise_again_step() -> None:
+    g = make_guard(TIMEOUT_GUARD_ACTION="log")
+    g.enter({}, Context(10_000))
+    assert [s.run.__name__ for s in g.current.steps] == ["fire", "last_word"]
+    g.exit()
+
+
+def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
+    """An alarm between the handler's return and the disarm must not raise there, nor leave
+    the timer armed between invocations."""
+    before = signal.getsignal(signal.SIGALRM)
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    make_due_now(g)
+    g.alarm._on_signal(signal.SIGALRM, frame_in(guard.__file__))  # lands inside the layer
+    assert not g.current.fired
+    assert g.current.steps[0].run == g.current.fire  # still to come
+    assert g.alarm._due == pytest.approx(time.monotonic() + alarm.RETRY_DELAY, abs=0.01)
+    g.exit()
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert signal.getsignal(signal.SIGALRM) is before
+
+
+def test_alarm_in_the_function_raises_and_sdk_time_moves_to_the_next_step(caplog: Any) -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    make_due_now(g)
+    with (
+        caplog.at_level(logging.ERROR, logger="timeout_guard"),
+        pytest.raises(LambdaTimeoutError),
+    ):
+        g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
+    assert g.current.fired
+    assert [r.timeout_guard for r in caplog.records] == ["pre-timeout"]
+    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)  # raise_again next
+    g.exit()
+
+
+def test_sdk_cut_in_a_worker_thread_does_not_fire() -> None:
+    """Only the main thread fires (its stack, its callbacks, its interruption)."""
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    worker = threading.Thread(target=invocation.attempt_cut)
+    worker.start()
+    worker.join()
+    assert not g.current.fired and g.current.steps[0].run == g.current.fire
+    invocation.attempt_cut()  # the main thread's own SDK call fires it, without raising
+    assert g.current.fired
+    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)
+    g.exit()
+
+
+def test_after_firing_any_error_is_reported_as_the_timeout() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    assert g.replacement(ValueError("before")) is None  # not fired: untouched
+    invocation.attempt_cut()
+    error = ValueError("later")
+    replacement = g.replacement(error)
+    assert isinstance(replacement, LambdaTimeoutError)
+    assert "then it raised ValueError: later" in str(replacement)
+    assert g.replacement(LambdaTimeoutError("x")) is None  # already the right one
+    g.exit()
+
+
+def test_action_log_never_replaces_errors() -> None:
+    g = make_guard(TIMEOUT_GUARD_ACTION="log")
+    g.enter({}, Context(10_000))
+    invocation.attempt_cut()
+    assert g.current.fired and g.replacement(ValueError("x")) is None
+    g.exit()
+
+
+def test_the_functions_own_handler_and_timer_keep_working_and_come_back() -> None:
+    ticks: list[float] = []
+
+    def mine(signum: int, frame: Any) -> None:
+        ticks.append(time.monotonic())
+
+    signal.signal(signal.SIGALRM, mine)
+    signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    time.sleep(0.3)  # the function's interval timer ticks through the guard's handler
+    assert len(ticks) >= 2
+    g.exit()
+    assert signal.getsignal(signal.SIGALRM) is mine
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    assert 0 < remaining <= 0.05 + 1e-3 and interval == pytest.approx(0.05)
+
+
+def test_margin_without_time_arms_nothing_and_warns_once(caplog: Any) -> None:
+    g = make_guard(TIMEOUT_GUARD_MARGIN_MS="5000")
+    for _ in range(2):
+        g.enter({}, Context(3000))
+        assert g.current.steps == [] and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        assert invocation.seconds_left() == pytest.approx(3.0, abs=0.05)  # the hard deadline
+        g.exit()
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "TIMEOUT_GUARD_MARGIN_MS=5000" in warned[0]
+
+
+@pytest.mark.parametrize(
+    ("remaining_ms", "margin_ms"), [(1000, 500), (3000, 500), (10_000, 1000), (60_000, 3000)]
+)
+def test_automatic_margin_is_ten_percent_clamped(remaining_ms: int, margin_ms: int) -> None:
+    assert guard.auto_margin_ms(remaining_ms) == margin_ms
+
+
+def test_enter_and_exit_never_raise_on_a_broken_context() -> None:
+    g = make_guard()
+
+    class Broken:
+        def get_remaining_time_in_millis(self) -> int:
+            raise RuntimeError("not a Lambda context")
+
+    g.enter({}, Broken())
+    g.exit()
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert invocation.current is None
+
+
+def test_post_import_hook_survives_a_find_spec_probe(tmp_path: Any, monkeypatch: Any) -> None:
+    (tmp_path / "probed_module_for_hook.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen: list[Any] = []
+    post_import.when_imported("probed_module_for_hook", seen.append)
+    assert importlib.util.find_spec("probed_module_for_hook") is not None  # a probe only
+    assert seen == []
+    module = importlib.import_module("probed_module_for_hook")
+    assert seen == [module]
+    importlib.reload(module)
+    assert seen == [module]  # once only
+    sys.modules.pop("probed_module_for_hook", None)
