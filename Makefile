@@ -72,3 +72,11 @@ bench: venv layer runtimes $(VENV)/.bench-installed
 
 clean:
 	rm -rf dist build .aws-sam .pytest_cache .ruff_cache
+
+# The timeout-guard command (cli/) as a wheel in dist/, carrying the layer zip built above.
+.PHONY: cli
+cli: layer
+	rm -f dist/timeout_guard_cli-*.whl
+	TIMEOUT_GUARD_LAYER_ZIP=$(abspath $(LAYER_ZIP)) $(VPY) -m pip wheel --quiet --no-deps --wheel-dir dist ./cli
+	rm -rf cli/build
+	@ls dist/timeout_guard_cli-*.whl

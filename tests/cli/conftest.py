@@ -28,6 +28,7 @@ from .fleet import REGION, Fleet
 REPO = Path(__file__).resolve().parents[2]
 
 _CLEARED = (
+    "AWS_DEFAULT_REGION",
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
     "AWS_MAX_ATTEMPTS",
@@ -61,8 +62,7 @@ def aws_environment(endpoint_url: str, tmp_path: Path) -> dict[str, str]:
         "AWS_ENDPOINT_URL": endpoint_url,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,  # boto3 reads only AWS_DEFAULT_REGION: the command reads both
         "AWS_CONFIG_FILE": str(empty),
         "AWS_SHARED_CREDENTIALS_FILE": str(empty),
         "AWS_EC2_METADATA_DISABLED": "true",

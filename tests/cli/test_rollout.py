@@ -513,10 +513,11 @@ def test_no_credentials(unchanged_fleet, cli, monkeypatch):
 
 def test_no_region(unchanged_fleet, cli, monkeypatch):
     monkeypatch.delenv("AWS_REGION")
-    monkeypatch.delenv("AWS_DEFAULT_REGION")
     run = cli("status", "--all")
     assert run.code == 2
     one_error_line(run, "no region")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", OTHER_REGION)
+    assert selected(cli, "--all") == sorted(EU_NAMES)
 
 
 # -- status -------------------------------------------------------------------------------

@@ -80,7 +80,8 @@ class Clients:
 
     @property
     def default_region(self) -> Optional[str]:
-        return self.session.region_name
+        """boto3's (``AWS_DEFAULT_REGION``, the profile), else ``AWS_REGION`` as other SDKs read."""
+        return self.session.region_name or os.environ.get("AWS_REGION") or None
 
     def lambda_(self, region: str) -> Any:
         with self._lock:
@@ -105,7 +106,7 @@ def describe(exc: BaseException) -> str:
             "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
         )
     if isinstance(exc, NoRegionError):
-        return "no region: pass --region or set AWS_REGION"
+        return "no region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)"
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         operation = getattr(exc, "operation_name", "")

@@ -223,7 +223,7 @@ def _run_publish(args: argparse.Namespace, session: boto3.Session, out) -> int:
     clients = Clients(session)
     regions = list(dict.fromkeys(args.region)) or [clients.default_region]
     if regions == [None]:
-        raise UsageError("no region: pass --region or set AWS_REGION")
+        raise UsageError("no region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
     rows = [
         publish(
             clients, region, args.layer_name, data, args.principal, args.organization_id, args.force

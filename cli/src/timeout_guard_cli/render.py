@@ -84,7 +84,9 @@ def _runtime(result: Result) -> str:
 
 def results_table(out: Console, command: str, results: list[Result], dry_run: bool) -> None:
     title = f"timeout-guard {command}{' --dry-run' if dry_run else ''}"
-    table = _table(title, "function", "region", "runtime", "result", "layer", "wrappers", "detail")
+    table = _table(
+        title, "function", "region", "runtime", "result", "layer version", "wrappers", "detail"
+    )
     for r in results:
         plan = r.plan
         version = plan.layer_version if plan else None
@@ -104,7 +106,11 @@ def results_table(out: Console, command: str, results: list[Result], dry_run: bo
 def summary_line(results: list[Result]) -> str:
     counts = Counter(r.result for r in results)
     parts = [f"{n} {name}" for name, n in sorted(counts.items())]
-    return f"{len(results)} functions: {', '.join(parts) or 'none selected'}"
+    return f"{_functions(len(results))}: {', '.join(parts) or 'none selected'}"
+
+
+def _functions(count: int) -> str:
+    return f"{count} function{'' if count == 1 else 's'}"
 
 
 def dry_run_changes(out: Console, results: list[Result]) -> None:
@@ -176,12 +182,12 @@ def _result_json(r: Result) -> dict[str, Any]:
 
 def status_table(out: Console, rows: list[FunctionStatus], layer_name: str) -> None:
     table = _table(
-        f"timeout-guard status ({layer_name})",
+        f"timeout-guard status (layer {layer_name})",
         "function",
         "region",
         "runtime",
         "state",
-        "layer",
+        "layer version",
         "wrappers",
         "settings",
     )
@@ -202,7 +208,8 @@ def status_table(out: Console, rows: list[FunctionStatus], layer_name: str) -> N
         )
     _emit(out, table)
     counts = Counter(row.state for row in rows)
-    out.print(f"{len(rows)} functions: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    states = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+    out.print(f"{_functions(len(rows))}: {states or 'none selected'}")
     for row in rows:
         for warning in row.warnings:
             out.print(

@@ -81,7 +81,7 @@ def regions_of(selection: Selection, default: Optional[str]) -> tuple[str, ...]:
     only_arns = selection.functions and all(parse_function_arn(f) for f in selection.functions)
     if only_arns and not selection.lists:
         return ()
-    raise UsageError("no region: pass --region or set AWS_REGION")
+    raise UsageError("no region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
 
 
 def resolve(selection: Selection, clients: Clients) -> list[FunctionRef]:
