@@ -319,6 +319,15 @@ def test_a_record_not_written_by_attach_is_an_error_and_nothing_changes(record):
         assert dict(plan.env_after) == state.environment and plan.layers_after == state.layers
 
 
+def test_variables_lambda_cannot_decrypt_for_us_are_never_overwritten():
+    state = dataclasses.replace(
+        fn({}, (layer("timeout-guard"),)), environment_error="KMSAccessDeniedException: denied"
+    )
+    for plan in (attach(state), detach(state)):
+        assert plan.outcome == ERROR and "KMSAccessDeniedException" in plan.reason
+        assert not plan.env_changed and not plan.layers_changed
+
+
 # -- generated round trips ----------------------------------------------------------------
 
 _VALUES = ("1", "x", "", "a=b,c", "  spaced  ", "ünï")

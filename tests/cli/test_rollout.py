@@ -299,7 +299,11 @@ def test_update_in_progress_is_waited_for_before_and_after(fleet, cli):
     def in_progress(parsed: dict) -> None:
         if parsed["FunctionName"] == "orders-api":
             reads["n"] += 1
-            if reads["n"] in (1, 2, 4, 5):  # busy before our update, and after it
+            # read 1 is the selection's; then still being created, then another update in
+            # progress, then ready (4); after our update (5, 6) in progress, then done (7)
+            if reads["n"] == 2:
+                parsed["State"] = "Pending"
+            if reads["n"] in (3, 5, 6):
                 parsed["LastUpdateStatus"] = "InProgress"
 
     hooks.on_configuration(in_progress)
@@ -307,9 +311,8 @@ def test_update_in_progress_is_waited_for_before_and_after(fleet, cli):
     assert run.code == 0, run.out
     calls = hooks.calls_for("orders-api")
     update = calls.index("UpdateFunctionConfiguration")
-    reads_before = [c for c in calls[:update] if c == "GetFunctionConfiguration"]
-    assert len(reads_before) >= 3  # the selection's read, then two busy, then settled
-    assert calls[update + 1 :] == ["GetFunctionConfiguration"] * 3  # busy, busy, done
+    assert calls[:update] == ["GetFunctionConfiguration"] * 4
+    assert calls[update + 1 :] == ["GetFunctionConfiguration"] * 3
 
 
 def test_a_failed_update_fails_that_function_and_the_others_go_on(fleet, cli):
@@ -331,6 +334,39 @@ def test_a_failed_update_fails_that_function_and_the_others_go_on(fleet, cli):
     assert got["orders-api"]["result"] == "failed"
     assert "update failed: EniLimitExceeded: test" in got["orders-api"]["detail"]
     assert got["orders-worker"]["result"] == "changed" and got["orders-cron"]["result"] == "changed"
+
+
+def test_an_environment_lambda_cannot_decrypt_is_left_alone(fleet, cli):
+    hooks = Hooks()
+
+    def undecryptable(parsed: dict) -> None:
+        if parsed["FunctionName"] == "env-py313":
+            parsed["Environment"] = {
+                "Error": {"ErrorCode": "KMSAccessDeniedException", "Message": "no kms:Decrypt"}
+            }
+
+    hooks.on_configuration(undecryptable)
+    run = cli(
+        "attach",
+        "--function",
+        "env-py313",
+        "--function",
+        "orders-api",
+        "--output",
+        "json",
+        session=hooks.session,
+    )
+    assert run.code == 1
+    got = results(run)
+    assert got["env-py313"]["result"] == "failed"
+    assert "KMSAccessDeniedException" in got["env-py313"]["detail"]
+    assert ("UpdateFunctionConfiguration", "env-py313") not in hooks.writes()
+    assert fleet.env("env-py313") == {
+        "DB_HOST": "db.internal",
+        "LOG_LEVEL": "INFO",
+        "API_KEY": "s3cr3t",
+    }
+    assert got["orders-api"]["result"] == "changed"
 
 
 def test_throttling_is_retried_with_backoff(fleet, cli):

@@ -54,7 +54,8 @@ class UpdateFailedError(Exception):
 
 @dataclass
 class Waiter:
-    """Polls ``GetFunctionConfiguration`` until ``LastUpdateStatus`` is no longer InProgress."""
+    """Polls ``GetFunctionConfiguration`` until no update is in progress and the function is
+    no longer being created (``State`` Pending): Lambda refuses updates until then."""
 
     timeout: float = 300.0
     first_delay: float = 0.5
@@ -66,7 +67,10 @@ class Waiter:
         delay = self.first_delay
         while True:
             config = client.get_function_configuration(FunctionName=arn)
-            if config.get("LastUpdateStatus") != "InProgress":
+            busy = (
+                config.get("LastUpdateStatus") == "InProgress" or config.get("State") == "Pending"
+            )
+            if not busy:
                 return config
             if time.monotonic() + delay > deadline:
                 raise UpdateFailedError(f"update still in progress after {self.timeout:.0f} s")

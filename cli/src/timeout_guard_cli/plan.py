@@ -51,6 +51,9 @@ class FunctionState:
     revision_id: Optional[str] = None
     last_update_status: Optional[str] = None
     last_update_reason: Optional[str] = None
+    # Lambda could not decrypt the variables for us (a KMS key we may not use): they are
+    # there but unreadable, so any environment we send would replace them.
+    environment_error: Optional[str] = None
 
     @classmethod
     def from_configuration(cls, config: Mapping[str, Any]) -> FunctionState:
@@ -58,8 +61,10 @@ class FunctionState:
         arn = config["FunctionArn"]
         parsed = parse_function_arn(arn)
         environment = None
+        error = None
         if "Environment" in config:
             environment = dict((config["Environment"] or {}).get("Variables") or {})
+            error = (config["Environment"] or {}).get("Error")
         return cls(
             name=config["FunctionName"],
             arn=arn,
@@ -72,11 +77,23 @@ class FunctionState:
             revision_id=config.get("RevisionId"),
             last_update_status=config.get("LastUpdateStatus"),
             last_update_reason=config.get("LastUpdateStatusReason"),
+            environment_error=_error_text(error) if error else None,
         )
 
     @property
     def variables(self) -> dict[str, str]:
         return dict(self.environment or {})
+
+
+def _error_text(error: Mapping[str, Any]) -> str:
+    return f"{error.get('ErrorCode', 'Error')}: {error.get('Message', '')}".strip()
+
+
+def unreadable(fn: FunctionState) -> Optional[str]:
+    """Why the function's environment cannot be merged safely, or None."""
+    if fn.environment_error:
+        return f"cannot read its environment variables ({fn.environment_error}); not changed"
+    return None
 
 
 @dataclass(frozen=True)
@@ -292,6 +309,8 @@ def plan_attach(fn: FunctionState, layer: LayerTarget, settings: Mapping[str, st
     reason = skip_reason(fn, layer)
     if reason:
         return plan(SKIP, reason)
+    if unreadable(fn):
+        return plan(ERROR, unreadable(fn))
     layers, error = _layers_with(fn.layers, layer)
     if error:
         return plan(ERROR, error)
@@ -306,6 +325,8 @@ def plan_attach(fn: FunctionState, layer: LayerTarget, settings: Mapping[str, st
 
 def plan_detach(fn: FunctionState, name: str) -> Plan:
     """Remove the layer named ``name`` and put back what attach changed; keep the rest."""
+    if unreadable(fn):
+        return Plan(fn, ERROR, unreadable(fn), fn.variables, fn.layers, name)
     try:
         env, notes = _detached_environment(fn.variables)
     except undo.UndoRecordError as exc:
