@@ -68,25 +68,43 @@ def test_every_settable_variable_has_samples():
 
 
 @pytest.fixture(scope="module")
-def layer_config():
+def layer_parsing():
+    """The layer's parsing module and how to read one environment with it.
+
+    ``timeout_guard.config`` (``load(environ)``) or, after the layer's settings rework,
+    ``timeout_guard.settings`` (``Settings(environ)``; ``TIMEOUT_GUARD_ENABLED`` is read by the
+    wrapper only there, with the module's ``boolean`` rules, so it is checked with those).
+    """
     if str(LAYER) not in sys.path:
         sys.path.insert(0, str(LAYER))
-    from timeout_guard import config
+    try:
+        from timeout_guard import settings as module
 
-    return config
+        return module, module.Settings, module.boolean
+    except ImportError:
+        from timeout_guard import config as module
+
+        return module, module.load, module._boolean
 
 
-def _layer_accepts(config, monkeypatch, name: str, value: str) -> bool:
+def _layer_accepts(layer_parsing, monkeypatch, name: str, value: str) -> bool:
+    module, read, boolean = layer_parsing
+    if name == "TIMEOUT_GUARD_ENABLED":
+        try:
+            boolean(value.strip())
+        except ValueError:
+            return False
+        return True
     warnings: list[str] = []
-    monkeypatch.setattr(config, "warn", warnings.append)
-    config.load({name: value})
+    monkeypatch.setattr(module, "warn", warnings.append)
+    read({name: value})
     return not warnings
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))
-def test_the_command_accepts_exactly_what_the_layer_accepts(name, layer_config, monkeypatch):
+def test_the_command_accepts_exactly_what_the_layer_accepts(name, layer_parsing, monkeypatch):
     for value in SAMPLES[name]:
-        layer_ok = _layer_accepts(layer_config, monkeypatch, name, value)
+        layer_ok = _layer_accepts(layer_parsing, monkeypatch, name, value)
         command_ok = problem(name, value) is None
         assert command_ok == layer_ok, f"{name}={value!r}: layer {layer_ok}, command {command_ok}"
 
