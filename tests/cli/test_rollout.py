@@ -630,3 +630,21 @@ def test_publish(fleet, cli, tmp_path):
     bad = cli("publish", "--principal", "everyone")
     assert bad.code == 2
     one_error_line(bad, "--principal")
+
+
+def test_publish_reports_each_region(fleet, cli):
+    hooks = Hooks()
+
+    def deny_in_eu(request):
+        signature = request.headers.get("Authorization", b"")
+        if f"/{OTHER_REGION}/lambda/".encode() in signature:  # the credential scope's region
+            return error_response(request.url, 403, "AccessDeniedException", "not allowed")
+        return None
+
+    hooks.on_send("PublishLayerVersion", deny_in_eu)
+    run = cli("publish", "--region", REGION, "--region", OTHER_REGION, session=hooks.session)
+    assert run.code == 1
+    lines = run.out.splitlines()
+    assert any(REGION in line and "published" in line for line in lines)
+    failed = next(line for line in lines if line.strip().startswith(OTHER_REGION))
+    assert "failed: eu-west-1: PublishLayerVersion: AccessDeniedException: not allowed" in failed

@@ -44,6 +44,16 @@ def make_session(profile: Optional[str] = None) -> boto3.Session:
         raise UsageError(str(exc)) from None
 
 
+def check_credentials(session: boto3.Session) -> None:
+    """Fail before any call, in one line, when the credential chain finds nothing."""
+    try:
+        found = session.get_credentials()
+    except BotoCoreError as exc:
+        raise command_error(exc) from None
+    if found is None:
+        raise command_error(NoCredentialsError())
+
+
 def client_config(session: boto3.Session) -> Config:
     """Short timeouts (the product's own advice) and throttling retries under the user's choice."""
     retries: dict[str, Any] = {}

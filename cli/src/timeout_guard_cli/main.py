@@ -18,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from timeout_guard_cli import __version__, layerzip, render
 from timeout_guard_cli.apply import Applier, Waiter, apply_all
-from timeout_guard_cli.aws import Clients, command_error, make_session
+from timeout_guard_cli.aws import Clients, check_credentials, command_error, make_session
 from timeout_guard_cli.errors import EXIT_FAILED, EXIT_OK, CommandError, UsageError
 from timeout_guard_cli.layers import DEFAULT_LAYER_NAME, parse_layer_arns, resolve_targets
 from timeout_guard_cli.plan import FunctionState, plan_attach, plan_detach
@@ -224,17 +224,28 @@ def _run_publish(args: argparse.Namespace, session: boto3.Session, out) -> int:
     regions = list(dict.fromkeys(args.region)) or [clients.default_region]
     if regions == [None]:
         raise UsageError("no region: pass --region or set AWS_REGION (or AWS_DEFAULT_REGION)")
-    rows = [
-        publish(
-            clients, region, args.layer_name, data, args.principal, args.organization_id, args.force
-        )
-        for region in regions
-    ]
+    rows = []
+    for region in regions:  # one region failing does not hide what the others published
+        try:
+            rows.append(
+                publish(
+                    clients,
+                    region,
+                    args.layer_name,
+                    data,
+                    args.principal,
+                    args.organization_id,
+                    args.force,
+                )
+            )
+        except CommandError as exc:
+            rows.append({"region": region, "arn": None, "result": f"failed: {exc}"})
     if args.output == "json":
         print(render.publish_json(rows), file=out.file)
     else:
         render.publish_table(out, rows)
-    return EXIT_OK
+    failed = any(row["result"].startswith("failed") for row in rows)
+    return EXIT_FAILED if failed else EXIT_OK
 
 
 def _checked(parse, text: str):
@@ -253,6 +264,7 @@ def main(argv: Optional[Sequence[str]] = None, session: Optional[boto3.Session] 
     out, err = render.console(sys.stdout), render.console(sys.stderr)
     try:
         session = session or make_session(args.profile)
+        check_credentials(session)
         if args.command == "publish":
             return _run_publish(args, session, out)
         if args.command == "status":

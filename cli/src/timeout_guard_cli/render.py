@@ -243,7 +243,8 @@ def status_json(rows: list[FunctionStatus], layer_name: str) -> str:
 def publish_table(out: Console, rows: list[dict[str, Any]]) -> None:
     table = _table("timeout-guard publish", "region", "layer version ARN", "result", "permission")
     for row in rows:
-        table.add_row(row["region"], row["arn"], row["result"], row["permission"] or NONE)
+        permission = row.get("permission") or NONE
+        table.add_row(row["region"], row["arn"] or NONE, escape(row["result"]), permission)
     _emit(out, table)
 
 
