@@ -110,7 +110,9 @@ class Applier:
                 client.update_function_configuration(**plan.update_arguments())
             except Exception as exc:
                 if error_code(exc) in _CONFLICTS:
-                    continue  # changed or busy since we read it: read and plan again
+                    # changed or busy since we read it: a moment, then read and plan again
+                    self.waiter.sleep(self.waiter.first_delay)
+                    continue
                 raise
             return self._settle(client, ref, plan)
         return Result(ref, FAILED, f"kept changing while we updated it ({REPLANS} tries)")

@@ -14,6 +14,7 @@ before changing anything.
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -135,9 +136,11 @@ def _listed(clients: Clients, region: str, selection: Selection) -> list[Functio
                 if selection.regex is not None and not selection.regex.search(name):
                     continue
                 refs.append(FunctionRef(region, name, config["FunctionArn"]))
-        if selection.tags:
+        if selection.tags:  # ListFunctions has no tags: one ListTags per candidate
             wanted = dict(selection.tags)
-            refs = [ref for ref in refs if _has_tags(client, ref.arn, wanted)]
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                keep = list(pool.map(lambda ref: _has_tags(client, ref.arn, wanted), refs))
+            refs = [ref for ref, kept in zip(refs, keep, strict=True) if kept]
     except (ClientError, BotoCoreError) as exc:
         raise command_error(exc, region) from None
     return sorted(refs, key=lambda ref: ref.name)
