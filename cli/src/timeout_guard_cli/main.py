@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROG,
         description="Publish the Timeout Guard Lambda layer and attach it to existing functions.",
     )
-    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     pub = commands.add_parser(
@@ -135,6 +135,17 @@ def _parser() -> argparse.ArgumentParser:
         "status", parents=[common, select], help="which functions have the layer, and how"
     )
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the version and the layer zip it publishes, on one unwrapped line."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(_version())
+        parser.exit()
 
 
 def _version() -> str:
