@@ -556,6 +556,21 @@ def test_no_region(unchanged_fleet, cli, monkeypatch):
     assert selected(cli, "--all") == sorted(EU_NAMES)
 
 
+def test_aws_profile_is_honoured(unchanged_fleet, cli, monkeypatch, tmp_path):
+    config = tmp_path / "config"
+    config.write_text(f"[profile dev]\nregion = {OTHER_REGION}\n")
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[dev]\naws_access_key_id = dev\naws_secret_access_key = dev\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    for name in ("AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_PROFILE", "dev")
+    assert selected(cli, "--all") == sorted(EU_NAMES)
+    monkeypatch.delenv("AWS_PROFILE")
+    assert selected(cli, "--all", "--profile", "dev") == sorted(EU_NAMES)
+
+
 # -- status -------------------------------------------------------------------------------
 
 
