@@ -20,11 +20,10 @@ help:
 	@echo "make lint    ruff, and the SAM template checks (sam validate --lint, cfn-lint, sam build)"
 	@echo "make bench   benchmarks into bench/results.md (FULL=1 for the long cases)"
 
-$(VENV)/.installed: requirements-dev.txt harness/pyproject.toml
+$(VENV)/.installed: requirements-dev.txt harness/pyproject.toml cli/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3.X (3.10+)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(VPY) -m pip install --quiet --disable-pip-version-check -e harness
 	touch $@
 
 venv: $(VENV)/.installed
@@ -81,3 +80,11 @@ bench: venv layer runtimes $(VENV)/.bench-installed
 
 clean:
 	rm -rf dist build .aws-sam .pytest_cache .ruff_cache
+
+# The timeout-guard command (cli/) as a wheel in dist/, carrying the layer zip built above.
+.PHONY: cli
+cli: layer
+	rm -f dist/timeout_guard_cli-*.whl
+	TIMEOUT_GUARD_LAYER_ZIP=$(abspath $(LAYER_ZIP)) $(VPY) -m pip wheel --quiet --no-deps --wheel-dir dist ./cli
+	rm -rf cli/build
+	@ls dist/timeout_guard_cli-*.whl
