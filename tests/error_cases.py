@@ -1,4 +1,4 @@
-"""The init-error rows of PRODUCT.md's error-parity table, as awslambdaric 4.2.2 reports them.
+"""The init errors a handler can have, as awslambdaric 4.2.2 reports them (README, "Errors").
 
 Each case: the function's files, ``_HANDLER``, the errorType and the errorMessage.
 """

@@ -85,7 +85,7 @@ def _read_timeouts(value: str) -> None:
             _seconds(seconds.strip())
 
 
-# name -> (check, what a valid value looks like); the configuration table of PRODUCT.md.
+# name -> (check, what a valid value looks like): the README's configuration table.
 SETTABLE: dict[str, tuple[Callable[[str], None], str]] = {
     "TIMEOUT_GUARD_ENABLED": (_boolean, "true or false"),
     "TIMEOUT_GUARD_MARGIN_MS": (_margin_ms, f"milliseconds, above 0 and below {MAX_MARGIN_MS}"),
