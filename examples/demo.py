@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import re
 import signal
-import socket
 import sys
 import tempfile
 import threading
@@ -94,36 +93,6 @@ def seconds(invocation: Invocation) -> float:
 
 
 # --- the pieces -------------------------------------------------------------------------------
-
-
-class StallThenForward(StallFirst):
-    """The first connection hangs (read, never answered); later ones are forwarded to moto.
-
-    ``drop_after``: close the hung connection after this many seconds (None: hang until the
-    client gives up, as a real black-holed connection does).
-    """
-
-    def __init__(self, target: str, drop_after: Optional[float]) -> None:
-        super().__init__(target, stall=1)
-        self.drop_after = drop_after
-
-    def _handle(self, conn: socket.socket, number: int) -> None:
-        if number > self.stall or self.drop_after is None:
-            super()._handle(conn, number)
-            return
-        conn.settimeout(0.05)
-        until = time.monotonic() + self.drop_after
-        while not self._stopping.is_set() and time.monotonic() < until:
-            try:
-                if not conn.recv(65536):
-                    break
-            except TimeoutError:
-                continue
-            except OSError:
-                break
-        with contextlib.suppress(OSError):
-            conn.shutdown(socket.SHUT_RDWR)
-        conn.close()
 
 
 def unpack_layer_into(opt: Path) -> Path:
@@ -197,7 +166,8 @@ def firehose(run: Run, moto: MotoServer, full: bool) -> dict[str, list[str]]:
     cells = {}
     for layer in (False, True):
         label = "with the layer   " if layer else "without the layer"
-        proxy = run.stack.enter_context(StallThenForward(moto.endpoint_url, drop_after))
+        stall = StallFirst(moto.endpoint_url, stall=1, drop_after=drop_after)
+        proxy = run.stack.enter_context(stall)
         fn = run.function(
             layer,
             FIREHOSE_TIMEOUT_S,

@@ -7,8 +7,9 @@ process group. Nothing here talks to any address but 127.0.0.1.
 * :class:`BlackHole` accepts connections and reads requests, never answers (read timeout).
 * :class:`NeverAccept` listens with a full backlog and never accepts: SYNs are dropped, so a
   client gets a connect timeout, even on loopback.
-* :class:`StallFirst` stalls its first N connections like a black hole, then forwards to a
-  target (a connection that hung once, then healthy ones: the Firehose case).
+* :class:`StallFirst` stalls its first N connections like a black hole (optionally dropping
+  them after a while), then forwards to a target (a connection that hung once, then healthy
+  ones: the Firehose case).
 * :class:`DelayServer` answers each HTTP request after a delay, with a canned response or by
   forwarding it to a target, and counts the requests it received.
 * :class:`MotoServer` runs moto in server mode in a subprocess.
@@ -98,10 +99,12 @@ class _Server:
     def _handle(self, conn: socket.socket, number: int) -> None:
         raise NotImplementedError
 
-    def _hold(self, conn: socket.socket) -> None:
-        """Read whatever comes and never answer, until the peer or ``stop`` closes."""
+    def _hold(self, conn: socket.socket, drop_after: Optional[float] = None) -> None:
+        """Read whatever comes and never answer, until the peer or ``stop`` closes (or, with
+        ``drop_after``, until that many seconds have passed: then close it)."""
         conn.settimeout(0.05)
-        while not self._stopping.is_set():
+        until = None if drop_after is None else time.monotonic() + drop_after
+        while not self._stopping.is_set() and (until is None or time.monotonic() < until):
             try:
                 if not conn.recv(65536):
                     return
@@ -142,16 +145,18 @@ class StallFirst(_Server):
     ``target``: ``"http://127.0.0.1:PORT"`` (for example a :class:`MotoServer`).
     """
 
-    def __init__(self, target: str, stall: int = 1) -> None:
+    def __init__(self, target: str, stall: int = 1, drop_after: Optional[float] = None) -> None:
         super().__init__()
         host_port = target.split("://", 1)[-1].rstrip("/")
         host, _, port = host_port.partition(":")
         self.target = (host, int(port or 80))
         self.stall = stall
+        self.drop_after = drop_after  # close a stalled connection after this long (None: never)
 
     def _handle(self, conn: socket.socket, number: int) -> None:
         if number <= self.stall:
-            self._hold(conn)
+            self._hold(conn, self.drop_after)
+            _close(conn)
             return
         try:
             upstream = socket.create_connection(self.target, timeout=5)
