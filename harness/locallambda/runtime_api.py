@@ -114,7 +114,10 @@ class RuntimeAPIServer:
 
     # --- called from request threads -------------------------------------------------------
 
-    def take_next(self, generation: int) -> Optional[PendingInvocation]:
+    def take_next(
+        self, generation: int, peer_port: Optional[int] = None
+    ) -> Optional[PendingInvocation]:
+        """Block until an event is offered; ``peer_port``: the poll's client port (unused here)."""
         with self.cond:
             if generation == self.generation and self.first_next_at is None:
                 self.first_next_at = time.monotonic()
@@ -154,7 +157,8 @@ class RuntimeAPIServer:
             self.cond.notify_all()
             return 413 if invocation.too_large else 202
 
-    def record_init_error(self, body: bytes, error_type: Optional[str]) -> None:
+    def record_init_error(self, body: bytes, error_type: Optional[str]) -> int:
+        """Record an init error; return the HTTP status Lambda would answer with."""
         with self.cond:
             try:
                 parsed = json.loads(body or b"{}")
@@ -165,6 +169,7 @@ class RuntimeAPIServer:
             parsed.setdefault("errorType", error_type or "Runtime.Unknown")
             self.init_error = parsed
             self.cond.notify_all()
+            return 202
 
 
 def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
@@ -200,7 +205,7 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
                 self._reply(404, {"errorMessage": "not found", "errorType": "NotFound"})
                 return
             generation = api.generation
-            invocation = api.take_next(generation)
+            invocation = api.take_next(generation, self.client_address[1])
             if invocation is None:
                 self.close_connection = True  # a stale poll of a dead process
                 return
@@ -226,8 +231,13 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
             if self.path == f"{API_PREFIX}/init/error":
-                api.record_init_error(body, error_type)
-                self._reply(202, {"status": "OK"})
+                if api.record_init_error(body, error_type) == 202:
+                    self._reply(202, {"status": "OK"})
+                else:
+                    self._reply(
+                        403,
+                        {"errorMessage": "Init error already reported", "errorType": "Forbidden"},
+                    )
                 return
             match = _INVOCATION_PATH.match(self.path)
             if not match:
@@ -245,6 +255,8 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
                         "errorType": "RequestEntityTooLarge",
                     },
                 )
+            elif status == 410:  # Managed Instances: a post after the invocation timed out
+                self._reply(410, {"errorMessage": "Invoke timeout", "errorType": "InvokeTimeout"})
             else:
                 self._reply(
                     400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}
