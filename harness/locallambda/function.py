@@ -34,6 +34,18 @@ INIT_TIMEOUT = 10.0
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _spawned: list[int] = []  # every runtime process (= process group) started in this interpreter
+_runtimes_used: set[tuple[str, str]] = set()  # (python3.X, awslambdaric version) run here
+
+
+def runtimes_used() -> list[tuple[str, str]]:
+    """Every (runtime, awslambdaric version) a ``LocalLambda`` ran in this interpreter."""
+    return sorted(_runtimes_used)
+
+
+def ric_version(runtime: Runtime) -> str:
+    """The awslambdaric version installed in a runtime replica's folder."""
+    found = sorted(runtime.runtime_dir.glob("awslambdaric-*.dist-info"))
+    return found[0].name[len("awslambdaric-") : -len(".dist-info")] if found else "?"
 
 
 def all_spawned_pids() -> list[int]:
@@ -181,6 +193,7 @@ class LocalLambda:
         self.task_dir = Path(task_dir).resolve()
         self.handler = handler
         self.runtime = python if isinstance(python, Runtime) else provision(python)
+        _runtimes_used.add((self.runtime.name, ric_version(self.runtime)))
         self.timeout = timeout
         self.init_timeout = init_timeout
         self.function_name = function_name
