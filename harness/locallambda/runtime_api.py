@@ -65,6 +65,10 @@ class RuntimeAPIServer:
         self.init_error: Optional[dict[str, Any]] = None
         self.first_next_at: Optional[float] = None  # of the current generation
         self.polls_waiting = 0  # /next requests inside take_next right now
+        # SnapStart: /restore/next answers after this pause (the snapshot is "restored" later;
+        # a real restore also resumes the process on another host, which is not reproduced).
+        self.restore_pause = 0.5
+        self.restores = 0  # /restore/next calls answered
         self.closing = False
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -201,6 +205,12 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(length) if length else b""
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path == f"{API_PREFIX}/restore/next":  # SnapStart: after the before-hooks
+                time.sleep(api.restore_pause)
+                with api.cond:
+                    api.restores += 1
+                self._reply(200, {})
+                return
             if self.path != f"{API_PREFIX}/invocation/next":
                 self._reply(404, {"errorMessage": "not found", "errorType": "NotFound"})
                 return
@@ -230,6 +240,10 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             body = self._body()
             error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
+            if self.path == f"{API_PREFIX}/restore/error":
+                api.record_init_error(body, error_type)
+                self._reply(202, {"status": "OK"})
+                return
             if self.path == f"{API_PREFIX}/init/error":
                 if api.record_init_error(body, error_type) == 202:
                     self._reply(202, {"status": "OK"})
