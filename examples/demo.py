@@ -13,6 +13,9 @@ awslambdaric, Lambda's hard kill at the deadline); "with the layer" means the bu
    forwarded to moto in server mode). By default the proxy drops the hung connection after
    15 s, a stand-in for botocore's own 60 s read timeout, which --full waits for.
 2. An invocation stuck past its 3 s timeout (time.sleep(600) in the handler).
+3. Lambda Managed Instances (python3.13+): 4 worker processes, 4 invocations stuck past their
+   3 s timeout, then 4 normal ones. Nothing kills a timed-out invocation there: without the
+   layer the stuck workers never serve again.
 
 Every process it starts (runtimes, moto) is stopped on the way out, Ctrl-C included.
 Everything listens on 127.0.0.1 only.
@@ -51,6 +54,8 @@ SCALED_DROP_S = 15.0  # default run: the hung connection is dropped after this l
 BOTOCORE_READ_TIMEOUT_S = 60  # botocore's default read timeout
 FIREHOSE_TIMEOUT_S = 90.0  # long enough for botocore's 60 s wait plus the retry
 STUCK_TIMEOUT_S = 3.0
+MI_WORKERS = 4
+MI_QUEUE_WAIT_S = 5.0  # how long the normal invocations wait for a free worker
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -135,6 +140,22 @@ class Run:
             timeout=timeout,
             python=self.python,
             function_name="timeout-guard-example",
+        )
+        self.stack.callback(self.release, fn)
+        return fn
+
+    def managed_function(self, layer: bool, python: Runtime) -> LocalLambda:
+        """The same function on Lambda Managed Instances (MI_WORKERS worker processes)."""
+        fn = LocalLambda(
+            APP,
+            "app.handler",
+            opt_dir=self.wrapper.parent if layer else None,
+            exec_wrapper=str(self.wrapper) if layer else None,
+            timeout=STUCK_TIMEOUT_S,
+            python=python,
+            function_name="timeout-guard-example",
+            max_concurrency=MI_WORKERS,
+            queue_timeout=MI_QUEUE_WAIT_S,
         )
         self.stack.callback(self.release, fn)
         return fn
@@ -235,6 +256,53 @@ def stuck(run: Run) -> dict[str, list[str]]:
     return cells
 
 
+# --- scenario 3: Lambda Managed Instances ------------------------------------------------------
+
+
+def managed_instances(run: Run, python: Runtime) -> dict[str, list[str]]:
+    say(
+        f"3. Lambda Managed Instances ({python.name}, {MI_WORKERS} workers): {MI_WORKERS}"
+        f" invocations stuck past the {STUCK_TIMEOUT_S:.0f} s timeout, then {MI_WORKERS} normal"
+    )
+    say("   (nothing kills a timed-out invocation there: its worker stays busy)")
+    cells = {}
+    for layer in (False, True):
+        label = "with the layer   " if layer else "without the layer"
+        fn = run.managed_function(layer, python)
+        fn.start()
+        fn.api.wait_for_polls(MI_WORKERS, 30)
+        say(f'   {label}: {MI_WORKERS} x {{"sleep": 600}}, then {MI_WORKERS} x {{"sleep": 0}} ...')
+        with ticking():
+            stuck = fn.invoke_many([{"sleep": 600}] * MI_WORKERS)
+            normal = fn.invoke_many([{"sleep": 0}] * MI_WORKERS)
+        run.release(fn)
+        kinds = sorted({r.error_type or r.status for r in stuck})
+        slowest = max(seconds(r) for r in stuck)
+        served = [r for r in normal if r.status == "success"]
+        say(f"   {label}: stuck ones: {', '.join(kinds)} (the last at {slowest:.2f} s)")
+        if served:
+            took = max(seconds(r) for r in served) * 1000
+            say(f"   {label}: normal ones: {len(served)} of {MI_WORKERS} answered ({took:.0f} ms)")
+        else:
+            why = normal[0].error_type
+            say(f"   {label}: normal ones: none served in {MI_QUEUE_WAIT_S:.0f} s ({why})")
+        if layer:
+            cells["with"] = [
+                f"{MI_WORKERS} stuck: {', '.join(kinds)}",
+                f"at {slowest:.2f} s, workers freed",
+                f"{len(served)} of {MI_WORKERS} normal ones answered",
+            ]
+        else:
+            cells["without"] = [
+                f"{MI_WORKERS} stuck: {', '.join(kinds)} at {slowest:.2f} s,",
+                "workers still running them",
+                f"{len(served)} of {MI_WORKERS} normal ones served",
+                f"(waited {MI_QUEUE_WAIT_S:.0f} s for a worker)",
+            ]
+    say()
+    return cells
+
+
 def show_guard_record(lines: list[str]) -> None:
     """The key lines of the guard's ERROR record: where it was stuck."""
     for index, line in enumerate(lines):
@@ -297,6 +365,12 @@ def main() -> int:
         run = Run(stack, python, wrapper)
         hang = firehose(run, moto, args.full)
         kill = stuck(run)
+        managed = None
+        mi_version = next((v for v in available_versions() if v >= "3.13"), None)
+        if mi_version is None:
+            say("3. Lambda Managed Instances: skipped (no python3.13+ interpreter here)")
+        else:
+            managed = managed_instances(run, provision(mi_version))
     rows = [
         (["scenario"], ["without the layer"], ["with the layer"]),
         (["Firehose put_record,", "first connection hangs"], hang["without"], hang["with"]),
@@ -306,6 +380,18 @@ def main() -> int:
             kill["with"],
         ),
     ]
+    if managed is not None:
+        rows.append(
+            (
+                [
+                    "Managed Instances:",
+                    f"{MI_WORKERS} workers, {MI_WORKERS} stuck,",
+                    f"then {MI_WORKERS} normal",
+                ],
+                managed["without"],
+                managed["with"],
+            )
+        )
     say(table(rows))
     if not args.full:
         say(

@@ -19,7 +19,8 @@ from locallambda import (
     runtime_modes,
     unpack_layer,
 )
-from locallambda.function import all_spawned_pids, live_processes_in_group
+from locallambda.function import all_spawned_pids, live_processes_in_group, runtimes_used
+from locallambda.provision import SUPPORTED
 
 REPO = Path(__file__).resolve().parents[1]
 VERSIONS = available_versions()  # LOCAL_LAMBDA_PYTHONS="3.11 3.12" narrows them
@@ -40,6 +41,19 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"local Lambda runtime ran on: {', '.join('python' + v for v in VERSIONS)} "
         f"(python3.11 mode: {MODE_311}, python3.12+ mode: {MODE_312})"
     )
+    ran: dict[str, list[str]] = {}
+    for name, ric in runtimes_used():
+        ran.setdefault(name, []).append(ric)
+    if ran:
+        terminalreporter.write_line(
+            "functions ran on: "
+            + "; ".join(f"{name} (awslambdaric {', '.join(rics)})" for name, rics in ran.items())
+        )
+    missing = [f"python{v}" for v in SUPPORTED if v not in VERSIONS]
+    if missing:
+        terminalreporter.write_line(
+            f"skipped for lack of an interpreter: {', '.join(missing)}", yellow=True
+        )
     leaked = [pid for pid in all_spawned_pids() if live_processes_in_group(pid)]
     if leaked:
         terminalreporter.write_line(f"LEAKED runtime processes: {leaked}", red=True)

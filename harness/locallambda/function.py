@@ -12,6 +12,7 @@ starts a fresh process; init errors, crashes (``Runtime.ExitError``) and the 10 
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -22,8 +23,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Optional, Union
+from typing import Any, Iterable, Mapping, Optional, Union
 
+from .managed import ManagedRuntimeAPIServer, WorkerLogs, tcp_peer_pid
 from .processes import kill_group
 from .provision import Runtime, provision
 from .runtime_api import PendingInvocation, RuntimeAPIServer
@@ -32,6 +34,18 @@ INIT_TIMEOUT = 10.0
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _spawned: list[int] = []  # every runtime process (= process group) started in this interpreter
+_runtimes_used: set[tuple[str, str]] = set()  # (python3.X, awslambdaric version) run here
+
+
+def runtimes_used() -> list[tuple[str, str]]:
+    """Every (runtime, awslambdaric version) a ``LocalLambda`` ran in this interpreter."""
+    return sorted(_runtimes_used)
+
+
+def ric_version(runtime: Runtime) -> str:
+    """The awslambdaric version installed in a runtime replica's folder."""
+    found = sorted(runtime.runtime_dir.glob("awslambdaric-*.dist-info"))
+    return found[0].name[len("awslambdaric-") : -len(".dist-info")] if found else "?"
 
 
 def all_spawned_pids() -> list[int]:
@@ -173,10 +187,13 @@ class LocalLambda:
         exec_wrapper: Optional[str] = None,
         init_timeout: float = INIT_TIMEOUT,
         function_name: str = "local-function",
+        max_concurrency: Optional[int] = None,
+        queue_timeout: float = 10.0,
     ) -> None:
         self.task_dir = Path(task_dir).resolve()
         self.handler = handler
         self.runtime = python if isinstance(python, Runtime) else provision(python)
+        _runtimes_used.add((self.runtime.name, ric_version(self.runtime)))
         self.timeout = timeout
         self.init_timeout = init_timeout
         self.function_name = function_name
@@ -184,8 +201,14 @@ class LocalLambda:
         self._workdir = Path(tempfile.mkdtemp(prefix="locallambda-"))
         self.opt_dir = Path(opt_dir).resolve() if opt_dir else self._workdir / "opt"
         self.opt_dir.mkdir(exist_ok=True)
+        self.max_concurrency = max_concurrency
+        self.queue_timeout = queue_timeout  # Managed Instances: longest wait for a free worker
+        self.worker_logs: Optional[WorkerLogs] = None
         self.env = self._environment(memory_mb, env or {}, exec_wrapper)
-        self.api = RuntimeAPIServer()
+        if max_concurrency is not None:
+            self.api: RuntimeAPIServer = self._managed_api(max_concurrency)
+        else:
+            self.api = RuntimeAPIServer()
         self.env["AWS_LAMBDA_RUNTIME_API"] = self.api.address
         self._process: Optional[_Process] = None
         self._spawn_count = 0
@@ -313,6 +336,13 @@ class LocalLambda:
         raw_payload: Optional[bytes] = None,
     ) -> Invocation:
         """Invoke synchronously (RequestResponse) and return what Lambda would report."""
+        if self.max_concurrency is not None:
+            return self.start_invoke(
+                event,
+                client_context=client_context,
+                cognito_identity=cognito_identity,
+                raw_payload=raw_payload,
+            ).result()
         payload = raw_payload if raw_payload is not None else json.dumps(event).encode()
         cold = self._ensure_process()
         process = self._process
@@ -447,6 +477,150 @@ class LocalLambda:
             message,
         )
 
+    # --- Lambda Managed Instances (max_concurrency) ------------------------------------------
+
+    def _managed_api(self, max_concurrency: int) -> ManagedRuntimeAPIServer:
+        """The multi-worker Runtime API, the workers' log socket and their variables."""
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        if tuple(int(p) for p in self.runtime.version.split(".")) < (3, 13):
+            raise ValueError("Lambda Managed Instances run python3.13 and later only")
+        api = ManagedRuntimeAPIServer()
+        api.on_hand_out = self._hand_out
+        self.worker_logs = WorkerLogs(self._workdir / "logs.sock")
+        # request id -> (worker pid, its output slice, the worker's first invocation)
+        self._handed: dict[str, tuple[Optional[int], Any, bool]] = {}
+        self._spawn_lock = threading.Lock()
+        self.env["AWS_LAMBDA_MAX_CONCURRENCY"] = str(max_concurrency)
+        self.env["AWS_LAMBDA_INITIALIZATION_TYPE"] = "lambda-managed-instances"
+        self.env["_LAMBDA_TELEMETRY_LOG_FD_PROVIDER_SOCKET"] = str(self.worker_logs.path)
+        return api
+
+    def _hand_out(self, pending: PendingInvocation, peer_port: Optional[int]) -> None:
+        """A worker took ``pending`` (called by the API under its lock): which one, its output."""
+        process, logs = self._process, self.worker_logs
+        if process is None or logs is None or peer_port is None:
+            return
+        server_port = int(self.api.address.rsplit(":", 1)[1])
+        pid = tcp_peer_pid(peer_port, server_port, live_processes_in_group(process.pid))
+        output = logs.hand_out(pid)
+        if output is not None:
+            self._outputs.append(output)
+        first = output is not None and output.worker.invocations == 1
+        self._handed[pending.request_id] = (pid, output, first)
+
+    def start_invoke(
+        self,
+        event: Any = None,
+        *,
+        client_context: Optional[dict] = None,
+        cognito_identity: Optional[dict] = None,
+        raw_payload: Optional[bytes] = None,
+    ) -> concurrent.futures.Future[Invocation]:
+        """Managed Instances: offer an invocation now; the future gives what Lambda reports.
+
+        It waits for a free worker at most ``queue_timeout`` seconds (then ``Runtime.Unavailable``,
+        never handed out); once handed out, ``timeout`` applies and nothing is killed at it.
+        """
+        if self.max_concurrency is None:
+            raise RuntimeError("start_invoke needs max_concurrency (Lambda Managed Instances)")
+        payload = raw_payload if raw_payload is not None else json.dumps(event).encode()
+        with self._spawn_lock:
+            self._ensure_process()
+        process = self._process
+        assert process is not None
+        pending = PendingInvocation(
+            payload=payload,
+            timeout=self.timeout,
+            function_arn=self.function_arn,
+            client_context=client_context,
+            cognito_identity=cognito_identity,
+        )
+        future: concurrent.futures.Future[Invocation] = concurrent.futures.Future()
+        offered_at = time.monotonic()
+        self.api.offer(pending)
+
+        def resolve() -> None:
+            try:
+                future.set_result(self._await_managed(process, pending, offered_at))
+            except BaseException as error:  # the caller sees it from future.result()
+                future.set_exception(error)
+
+        name = f"invoke-{pending.request_id[:8]}"
+        threading.Thread(target=resolve, name=name, daemon=True).start()
+        return future
+
+    def invoke_many(self, events: Iterable[Any]) -> list[Invocation]:
+        """Managed Instances: offer every event at once; their results in the same order."""
+        futures = [self.start_invoke(event) for event in events]
+        return [future.result() for future in futures]
+
+    def _await_managed(
+        self, process: _Process, pending: PendingInvocation, offered_at: float
+    ) -> Invocation:
+        api = self.api
+        assert isinstance(api, ManagedRuntimeAPIServer)
+        init_deadline = process.spawned_at + self.init_timeout
+        queued_until = offered_at + self.queue_timeout
+        with api.cond:
+            while pending.outcome is None:
+                if process.exited.is_set():
+                    api.unqueue(pending)
+                    return self._died(process, pending)
+                now = time.monotonic()
+                deadline = pending.deadline_monotonic
+                if deadline is None:  # no worker took it yet
+                    if api.first_next_at is None and now >= init_deadline:
+                        api.cond.release()
+                        try:
+                            self._kill(process)
+                        finally:
+                            api.cond.acquire()
+                        api.unqueue(pending)
+                        return self._timed_out(pending, self.init_timeout, "Init timed out")
+                    if api.first_next_at is not None and now >= queued_until:
+                        if api.unqueue(pending):
+                            return self._unavailable(pending)
+                        continue
+                    until = init_deadline if api.first_next_at is None else queued_until
+                    api.cond.wait(max(0.0, until - now))
+                    continue
+                if now >= deadline:
+                    api.time_out(pending)  # the worker keeps running: nothing is killed
+                    if pending.outcome is not None:
+                        break
+                    result = self._timed_out(pending, self.timeout, "Task timed out")
+                    result.duration_ms = self.timeout * 1000
+                    return self._managed_result(result)
+                api.cond.wait(deadline - now)
+        return self._managed_result(self._completed(pending))
+
+    def _managed_result(self, result: Invocation) -> Invocation:
+        result.pid, result._output, result.cold = self._handed.get(
+            result.request_id, (None, None, False)
+        )
+        return result
+
+    def _unavailable(self, pending: PendingInvocation) -> Invocation:
+        message = (
+            f"RequestId: {pending.request_id} Error: no runtime worker free within "
+            f"{self.queue_timeout:.2f} seconds (all {self.max_concurrency} busy)"
+        )
+        return Invocation(
+            pending.request_id,
+            "error",
+            {"errorMessage": message, "errorType": "Runtime.Unavailable"},
+            "Runtime.Unavailable",
+            message,
+        )
+
+    def main_output(self) -> tuple[str, str]:
+        """Managed Instances: the runtime's main process output (before it forked its workers)."""
+        process = self._process
+        if process is None:
+            return "", ""
+        return _Output(process.out_path, process.err_path, 0, 0).text()
+
     # --- teardown --------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -463,6 +637,8 @@ class LocalLambda:
         self.api.close()
         for output in self._outputs:
             output.freeze()
+        if self.worker_logs is not None:
+            self.worker_logs.close()
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> LocalLambda:

@@ -65,6 +65,10 @@ class RuntimeAPIServer:
         self.init_error: Optional[dict[str, Any]] = None
         self.first_next_at: Optional[float] = None  # of the current generation
         self.polls_waiting = 0  # /next requests inside take_next right now
+        # SnapStart: /restore/next answers after this pause (the snapshot is "restored" later;
+        # a real restore also resumes the process on another host, which is not reproduced).
+        self.restore_pause = 0.5
+        self.restores = 0  # /restore/next calls answered
         self.closing = False
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
@@ -114,7 +118,10 @@ class RuntimeAPIServer:
 
     # --- called from request threads -------------------------------------------------------
 
-    def take_next(self, generation: int) -> Optional[PendingInvocation]:
+    def take_next(
+        self, generation: int, peer_port: Optional[int] = None
+    ) -> Optional[PendingInvocation]:
+        """Block until an event is offered; ``peer_port``: the poll's client port (unused here)."""
         with self.cond:
             if generation == self.generation and self.first_next_at is None:
                 self.first_next_at = time.monotonic()
@@ -154,7 +161,8 @@ class RuntimeAPIServer:
             self.cond.notify_all()
             return 413 if invocation.too_large else 202
 
-    def record_init_error(self, body: bytes, error_type: Optional[str]) -> None:
+    def record_init_error(self, body: bytes, error_type: Optional[str]) -> int:
+        """Record an init error; return the HTTP status Lambda would answer with."""
         with self.cond:
             try:
                 parsed = json.loads(body or b"{}")
@@ -165,6 +173,7 @@ class RuntimeAPIServer:
             parsed.setdefault("errorType", error_type or "Runtime.Unknown")
             self.init_error = parsed
             self.cond.notify_all()
+            return 202
 
 
 def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
@@ -196,11 +205,17 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
             return self.rfile.read(length) if length else b""
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            if self.path == f"{API_PREFIX}/restore/next":  # SnapStart: after the before-hooks
+                time.sleep(api.restore_pause)
+                with api.cond:
+                    api.restores += 1
+                self._reply(200, {})
+                return
             if self.path != f"{API_PREFIX}/invocation/next":
                 self._reply(404, {"errorMessage": "not found", "errorType": "NotFound"})
                 return
             generation = api.generation
-            invocation = api.take_next(generation)
+            invocation = api.take_next(generation, self.client_address[1])
             if invocation is None:
                 self.close_connection = True  # a stale poll of a dead process
                 return
@@ -225,9 +240,18 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             body = self._body()
             error_type = self.headers.get("Lambda-Runtime-Function-Error-Type")
-            if self.path == f"{API_PREFIX}/init/error":
+            if self.path == f"{API_PREFIX}/restore/error":
                 api.record_init_error(body, error_type)
                 self._reply(202, {"status": "OK"})
+                return
+            if self.path == f"{API_PREFIX}/init/error":
+                if api.record_init_error(body, error_type) == 202:
+                    self._reply(202, {"status": "OK"})
+                else:
+                    self._reply(
+                        403,
+                        {"errorMessage": "Init error already reported", "errorType": "Forbidden"},
+                    )
                 return
             match = _INVOCATION_PATH.match(self.path)
             if not match:
@@ -245,6 +269,8 @@ def _make_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]:
                         "errorType": "RequestEntityTooLarge",
                     },
                 )
+            elif status == 410:  # Managed Instances: a post after the invocation timed out
+                self._reply(410, {"errorMessage": "Invoke timeout", "errorType": "InvokeTimeout"})
             else:
                 self._reply(
                     400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"}

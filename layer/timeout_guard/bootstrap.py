@@ -51,7 +51,7 @@ def guarded_handler(request_handler: Any) -> Any:
         if not config.hook or not callable(request_handler):
             return request_handler
         records.wrapper_file = __file__
-        process_guard = guard.Guard(config, {f for f in OWN_FILES if f})
+        process_guard = guard.Guard(config, {f for f in OWN_FILES if f}, request_handler)
     except Exception:
         _log.debug("timeout_guard: pre-timeout hook not set up", exc_info=True)
         return request_handler

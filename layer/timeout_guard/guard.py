@@ -15,6 +15,21 @@ Once the guard has fired, whatever exception the handler ends with is reported a
 ``LambdaTimeoutError`` (:meth:`Guard.replacement`). SDK attempts may run until the next step
 (so cleanup and callbacks can still call AWS), none past the last one.
 
+Platform modes (README "Where it runs"):
+
+* Lambda Managed Instances (``AWS_LAMBDA_MAX_CONCURRENCY``): each worker process has its own
+  guard, made after the fork. Nothing kills a timed-out invocation there, so after the last
+  word :meth:`Deadline.raise_past_deadline` raises again every ``PAST_DEADLINE_EVERY_MS``
+  until the handler returns.
+* Handlers run in threads (``AWS_LAMBDA_CONCURRENCY_MODE=thread|hybrid``, or any call off the
+  main thread): ``SIGALRM`` cannot reach them; the deadline is kept per thread for the SDK
+  side only, no alarm, no raise (warned once).
+* Durable executions (the event has ``DurableExecutionArn`` and ``CheckpointToken``): the
+  SDK's main thread only waits; anything raised there either marks the execution FAILED for
+  good (SDK 1.x) or waits for the stuck user thread (2.x+). So the guard only logs, with the
+  stack of the SDK's user thread, and runs the callbacks; Lambda's own timeout ends the
+  invocation as a retriable timeout. SDK attempts are not capped at the deadline there.
+
 The signal handler does no network I/O and takes no lock the interrupted code could hold,
 other than logging's re-entrant ones.
 """
@@ -23,6 +38,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
 import threading
 import time
@@ -33,14 +49,58 @@ from .settings import LOGGER_NAME, Settings, warn
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
-    from types import FrameType
-    from typing import Any, Callable, Optional
+    from types import CodeType, FrameType
+    from typing import Any, Callable, Mapping, Optional
 
 _log = logging.getLogger(LOGGER_NAME)
 
 MIN_AUTO_MARGIN_MS = 500
 MAX_AUTO_MARGIN_MS = 3000
 LAST_WORD_MS = 100  # the final record comes this long before the hard deadline (at most margin/4)
+PAST_DEADLINE_EVERY_MS = 1000  # Managed Instances: past the deadline, raise again this often
+
+
+def managed_instances(environ: Mapping[str, str] = os.environ) -> bool:
+    """Lambda Managed Instances, as awslambdaric decides it: a timed-out invocation runs on."""
+    return "AWS_LAMBDA_MAX_CONCURRENCY" in environ
+
+
+def handlers_in_threads(environ: Mapping[str, str] = os.environ) -> bool:
+    """The experimental thread and hybrid concurrency modes: handlers run in threads."""
+    return environ.get("AWS_LAMBDA_CONCURRENCY_MODE", "").lower() in ("thread", "hybrid")
+
+
+def durable_invocation(event: Any) -> bool:
+    """The input of an ``aws-durable-execution-sdk-python`` execution."""
+    return isinstance(event, dict) and "DurableExecutionArn" in event and "CheckpointToken" in event
+
+
+def user_thread_frame(handler: Any) -> tuple[Optional[FrameType], Optional[CodeType]]:
+    """The frame of the thread running the function the handler wraps (durable executions).
+
+    The decorated functions are found through ``__wrapped__`` (``functools.wraps``); the thread
+    is the one, other than the main thread, whose stack holds one of them. Returns its current
+    frame and the matching code (where the record's stack starts), or (None, None).
+    """
+    codes = set()
+    inner = getattr(handler, "__wrapped__", None)
+    while inner is not None and len(codes) < 8:
+        code = getattr(inner, "__code__", None)
+        if code is not None:
+            codes.add(code)
+        inner = getattr(inner, "__wrapped__", None)
+    if not codes:
+        return None, None
+    main = threading.main_thread().ident
+    for ident, top in sys._current_frames().items():
+        if ident == main:
+            continue
+        frame: Optional[FrameType] = top
+        while frame is not None:
+            if frame.f_code in codes:
+                return top, frame.f_code
+            frame = frame.f_back
+    return None, None
 
 
 def auto_margin_ms(remaining_ms: float) -> int:
@@ -101,21 +161,29 @@ class Deadline:
         self.lambda_deadline = now + remaining_ms / 1000
         self.margin_ms = margin_ms or 0
         self.fired = False
+        self.durable = durable_invocation(event)
+        # Raise in the handler: not in a durable execution (the SDK's main thread only waits).
+        self.raises = guard.settings.action == "raise" and not self.durable
         self.steps: list[Step] = []
         if margin_ms is not None:
-            raise_ = guard.settings.action == "raise"
             last_gap = min(LAST_WORD_MS, margin_ms / 4) / 1000
             self.steps.append(Step(self.lambda_deadline - margin_ms / 1000, self.fire))
-            if raise_:
+            if self.raises:
                 self.steps.append(Step(self.lambda_deadline - margin_ms / 2000, self.raise_again))
             self.steps.append(Step(self.lambda_deadline - last_gap, self.last_word))
 
     # --- read and reported by the SDK side -----------------------------------------------------
 
-    def sdk_seconds_left(self) -> float:
-        """Until the next step (no attempt may run into it), or the hard deadline after the last."""
+    def sdk_seconds_left(self) -> Optional[float]:
+        """Until the next step (no attempt may run into it), or the hard deadline after the last.
+
+        None (no cap) in a durable execution: an attempt cut there would become a step or
+        checkpoint failure, where Lambda's own timeout is retried.
+        """
+        if self.durable:
+            return None
         due = self.steps[0].due if self.steps else self.lambda_deadline
-        return due - time.monotonic()
+        return min(due, self.lambda_deadline) - time.monotonic()
 
     def sdk_attempt_cut(self) -> None:
         """An SDK attempt ended at the firing time: fire now (one record, the callbacks), without
@@ -150,22 +218,27 @@ class Deadline:
 
     def fire(self, frame: Optional[FrameType], interrupt: bool = True) -> None:
         self.fired = True
-        raise_ = self.guard.settings.action == "raise"
         now = time.monotonic()
+        entry = None
+        if self.durable:  # where the user's code is, not the SDK's wait in the main thread
+            user_frame, entry = user_thread_frame(self.guard.handler)
+            frame = user_frame or frame
         records.log_pre_timeout(
             request_id=self.request_id,
             remaining_ms=(self.lambda_deadline - now) * 1000,
             elapsed_ms=(now - self.started) * 1000,
             margin_ms=self.margin_ms,
-            stopping=raise_,
+            stopping=self.raises,
             frame=frame,
+            entry=entry,
+            why_not=records.DURABLE if self.durable else records.ACTION_LOG,
         )
         for name, callback in self.guard.callbacks:
             try:
                 callback(self.event, self.context)
             except Exception as error:
                 records.log_callback_failed(name, error)
-        if interrupt and raise_:
+        if interrupt and self.raises:
             raise self.timeout_error()
 
     def raise_again(self, frame: Optional[FrameType]) -> None:
@@ -173,8 +246,25 @@ class Deadline:
 
     def last_word(self, frame: Optional[FrameType]) -> None:
         now = time.monotonic()
-        caught = self.fired and self.guard.settings.action == "raise"
-        records.log_last_word((self.lambda_deadline - now) * 1000, caught, frame)
+        caught = self.fired and self.raises
+        again = self.guard.managed and self.raises
+        records.log_last_word(
+            (self.lambda_deadline - now) * 1000,
+            caught,
+            frame,
+            raising_every_ms=PAST_DEADLINE_EVERY_MS if again else None,
+        )
+        if again:
+            self.steps.append(Step(self.lambda_deadline, self.raise_past_deadline))
+            self.guard.alarm.set_due(self.next_step_due())
+
+    def raise_past_deadline(self, frame: Optional[FrameType]) -> None:
+        """Managed Instances: nothing stops a timed-out invocation, so raise until it returns."""
+        self.steps.append(
+            Step(time.monotonic() + PAST_DEADLINE_EVERY_MS / 1000, self.raise_past_deadline)
+        )
+        self.guard.alarm.set_due(self.next_step_due())
+        raise self.timeout_error()
 
     def timeout_error(self, cause: Optional[BaseException] = None) -> LambdaTimeoutError:
         """The error the invocation ends with; names the handler's own error if it had one."""
@@ -195,19 +285,53 @@ class Guard:
     running as without it); only the steps raise, in the function's code.
     """
 
-    def __init__(self, settings: Settings, own_files: set[str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        own_files: set[str],
+        handler: Any = None,
+        environ: Mapping[str, str] = os.environ,
+    ) -> None:
         self.settings = settings
+        self.handler = handler  # the function's handler (durable: where its user code runs)
         self.callbacks = resolve_callbacks(settings.on_timeout)
         self.alarm = Alarm(self._on_alarm, own_files)
         self.current: Optional[Deadline] = None
+        self.managed = managed_instances(environ)
         self._warned_no_time = False
+        self._warned_threads = False
+        if handlers_in_threads(environ):
+            self._warn_threads(
+                f"AWS_LAMBDA_CONCURRENCY_MODE={environ['AWS_LAMBDA_CONCURRENCY_MODE']}"
+            )
+
+    def _warn_threads(self, why: str) -> None:
+        if not self._warned_threads:
+            self._warned_threads = True
+            warn(
+                f"{why}: handlers run in threads, where SIGALRM cannot reach them; the "
+                "pre-timeout hook is off (no record, no LambdaTimeoutError); the SDK timeouts "
+                "and the deadline-capped attempts stay on"
+            )
 
     def enter(self, event: Any, context: Any) -> None:
         """Make this invocation's deadline current and arm its first step."""
         try:
-            self._enter(event, context)
+            if threading.current_thread() is threading.main_thread():
+                self._enter(event, context)
+            else:
+                self._enter_thread(event, context)
         except Exception:
             _log.debug("timeout_guard: pre-timeout timer not armed", exc_info=True)
+
+    def _enter_thread(self, event: Any, context: Any) -> None:
+        """A handler called off the main thread: its deadline for the SDK side, in this thread."""
+        self._warn_threads("the handler runs outside the main thread")
+        now = time.monotonic()
+        remaining_ms = float(context.get_remaining_time_in_millis())
+        margin_ms = self.settings.margin_ms or auto_margin_ms(remaining_ms)
+        margin = margin_ms if margin_ms < remaining_ms else None
+        invocation.begin(Deadline(self, event, context, now, remaining_ms, margin), per_thread=True)
 
     def _enter(self, event: Any, context: Any) -> None:
         now = time.monotonic()
@@ -240,6 +364,9 @@ class Guard:
 
     def exit(self) -> None:
         """Disarm, give the function its own handler and timer back, end the invocation."""
+        if threading.current_thread() is not threading.main_thread():
+            invocation.end(per_thread=True)
+            return
         try:
             self.alarm.release()
         except Exception:
@@ -258,7 +385,7 @@ class Guard:
         deadline = self.current
         if deadline is None or not deadline.fired or isinstance(error, LambdaTimeoutError):
             return None
-        if self.settings.action != "raise":
+        if not deadline.raises:
             return None
         return deadline.timeout_error(error).with_traceback(error.__traceback__)
 

@@ -4,11 +4,16 @@ The guard owns each invocation's deadline (:class:`timeout_guard.guard.Deadline`
 current here for the length of the invocation. The SDK side asks it how long an attempt may
 still take and tells it when an attempt was cut short by it, without importing the guard; and
 registers what must run when each invocation ends (its accounting record).
+
+Where handlers run in threads of one process (``AWS_LAMBDA_CONCURRENCY_MODE=thread``), each
+handler thread has its own invocation (``per_thread``): an SDK call made in invocation A's
+thread sees A's deadline. Threads the function starts itself see the process-wide one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
@@ -17,24 +22,30 @@ if TYPE_CHECKING:
     class Deadline(Protocol):
         request_id: Optional[str]
 
-        def sdk_seconds_left(self) -> float: ...
+        def sdk_seconds_left(self) -> Optional[float]: ...
 
         def sdk_attempt_cut(self) -> None: ...
 
 
 current: Optional[Deadline] = None  # the invocation in progress; None between invocations
+_thread = threading.local()  # .deadline: the invocation of a handler thread (thread mode)
 _end_callbacks: list[Callable[[], None]] = []
 
 
+def _deadline() -> Optional[Deadline]:
+    return getattr(_thread, "deadline", None) or current
+
+
 def seconds_left() -> Optional[float]:
-    """Seconds an SDK attempt may still take in this invocation; None outside an invocation."""
-    deadline = current
+    """Seconds an SDK attempt may still take in this invocation; None for no limit (outside an
+    invocation, or an invocation whose attempts are not capped)."""
+    deadline = _deadline()
     return None if deadline is None else deadline.sdk_seconds_left()
 
 
 def attempt_cut() -> None:
     """An SDK attempt ended because the deadline came (the SDK then raises its own error)."""
-    deadline = current
+    deadline = _deadline()
     if deadline is not None:
         deadline.sdk_attempt_cut()
 
@@ -45,15 +56,21 @@ def on_end(callback: Callable[[], None]) -> None:
         _end_callbacks.append(callback)
 
 
-def begin(deadline: Deadline) -> None:
+def begin(deadline: Deadline, per_thread: bool = False) -> None:
     global current
-    current = deadline
+    if per_thread:
+        _thread.deadline = deadline
+    else:
+        current = deadline
 
 
-def end() -> None:
+def end(per_thread: bool = False) -> None:
     """Forget the invocation, then run the end callbacks (each guarded)."""
     global current
-    current = None
+    if per_thread:
+        _thread.deadline = None
+    else:
+        current = None
     for callback in list(_end_callbacks):
         try:
             callback()

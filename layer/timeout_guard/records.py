@@ -16,7 +16,7 @@ from .settings import LOGGER_NAME
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
-    from types import FrameType
+    from types import CodeType, FrameType
     from typing import Optional
 
 _log = logging.getLogger(LOGGER_NAME)
@@ -28,13 +28,20 @@ PACKAGE_DIR = __file__[: -len("records.py")]  # frames in here are the layer's o
 # The handler wrapper's file (set by ``bootstrap``): the frame after it is the handler's entry.
 wrapper_file: Optional[str] = None
 
+# Why the guard does not stop the handler, when it does not.
+ACTION_LOG = "not stopping (action log)"
+DURABLE = "not stopping (durable execution: Lambda's own timeout lets the service retry it)"
+
 
 def _is_layer(frame: FrameType) -> bool:
     return frame.f_code.co_filename.startswith(PACKAGE_DIR)
 
 
-def _frames(frame: Optional[FrameType]) -> list[FrameType]:
-    """The stack from the handler's entry frame (outermost first), without the layer's frames."""
+def _frames(frame: Optional[FrameType], entry_code: Optional[CodeType] = None) -> list[FrameType]:
+    """The stack from the handler's entry frame (outermost first), without the layer's frames.
+
+    ``entry_code``: the stack starts at this function's frame instead (another thread's stack).
+    """
     stack = []
     while frame is not None:
         stack.append(frame)
@@ -42,7 +49,10 @@ def _frames(frame: Optional[FrameType]) -> list[FrameType]:
     stack.reverse()
     entry = 0
     for index, each in enumerate(stack):
-        if each.f_code.co_filename == wrapper_file:
+        if entry_code is not None and each.f_code is entry_code:
+            entry = index
+            break
+        if entry_code is None and each.f_code.co_filename == wrapper_file:
             entry = index + 1
             break
     return [f for f in stack[entry:] if not _is_layer(f)]
@@ -52,9 +62,9 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_LINE else text[: MAX_LINE - 3] + "..."
 
 
-def stack_lines(frame: Optional[FrameType]) -> list[str]:
+def stack_lines(frame: Optional[FrameType], entry: Optional[CodeType] = None) -> list[str]:
     """``File "x", line N, in f`` / source pairs, bounded: entry frame, ..., innermost frames."""
-    frames = _frames(frame)
+    frames = _frames(frame, entry)
     elided = 0
     if len(frames) > INNERMOST_FRAMES + 1:
         elided = len(frames) - INNERMOST_FRAMES - 1
@@ -89,16 +99,18 @@ def log_pre_timeout(
     margin_ms: int,
     stopping: bool,
     frame: Optional[FrameType],
+    entry: Optional[CodeType] = None,
+    why_not: str = ACTION_LOG,
 ) -> None:
     """The ERROR record at ``deadline - margin``: when, and where the function was."""
     try:
-        stack = stack_lines(frame)
+        stack = stack_lines(frame, entry)
         stuck_in = where(frame)
         _log.error(
             "Lambda timeout in %.0f ms: %s the handler (elapsed %.0f ms, margin %d ms, "
             "request id %s). It was in %s. Stack (most recent call last):\n%s",
             remaining_ms,
-            "stopping" if stopping else "not stopping (action log)",
+            "stopping" if stopping else why_not,
             elapsed_ms,
             margin_ms,
             request_id,
@@ -120,22 +132,35 @@ def log_pre_timeout(
 def log_callback_failed(name: str, error: BaseException) -> None:
     """A ``TIMEOUT_GUARD_ON_TIMEOUT`` callback raised: its name and the exception's type only."""
     try:
-        _log.error(
-            "TIMEOUT_GUARD_ON_TIMEOUT callback %s failed: %s", name, type(error).__name__
-        )
+        _log.error("TIMEOUT_GUARD_ON_TIMEOUT callback %s failed: %s", name, type(error).__name__)
     except Exception:
         pass
 
 
-def log_last_word(left_ms: float, caught: bool, frame: Optional[FrameType]) -> None:
-    """The last ERROR record, just before Lambda's hard deadline."""
+def log_last_word(
+    left_ms: float,
+    caught: bool,
+    frame: Optional[FrameType],
+    raising_every_ms: Optional[int] = None,
+) -> None:
+    """The last ERROR record, just before Lambda's hard deadline.
+
+    ``raising_every_ms``: Managed Instances, where nothing stops the invocation; the guard
+    raises again this often past the deadline.
+    """
+    then = (
+        "Lambda will kill the process"
+        if raising_every_ms is None
+        else "on Lambda Managed Instances nothing stops it: LambdaTimeoutError is raised again "
+        f"at the deadline and every {raising_every_ms} ms after it until the handler returns"
+    )
     try:
         stuck_in = where(frame)
         _log.error(
-            "Still running %.0f ms before the hard Lambda deadline%s; Lambda will kill the "
-            "process. It is in %s.",
+            "Still running %.0f ms before the hard Lambda deadline%s; %s. It is in %s.",
             left_ms,
             " after TimeoutError was raised and caught" if caught else "",
+            then,
             stuck_in,
             extra={"timeout_guard": "hard-deadline", "stuck_in": stuck_in},
         )
