@@ -7,13 +7,16 @@ For each invocation the guard makes a :class:`Deadline` from
 1. :meth:`Deadline.fire` at ``deadline - margin``: one ERROR record (request id, remaining and
    elapsed ms, margin, where the function was and its stack), the ``TIMEOUT_GUARD_ON_TIMEOUT``
    callbacks, then (action ``raise``) :class:`~timeout_guard.LambdaTimeoutError` in the handler;
-2. :meth:`Deadline.raise_again` at ``deadline - margin/2`` (action ``raise``): the handler
+2. :meth:`Deadline.check_stuck` every ``margin/20`` in between (action ``raise``): a handler
+   that caught the error, went on and got stuck again (a batch's next record) gets it again;
+3. :meth:`Deadline.raise_again` at ``deadline - margin/2`` (action ``raise``): the handler
    caught the error and is still running;
-3. :meth:`Deadline.last_word` just before the hard deadline: one last ERROR record.
+4. :meth:`Deadline.last_word` just before the hard deadline: one last ERROR record.
 
 Once the guard has fired, whatever exception the handler ends with is reported as
 ``LambdaTimeoutError`` (:meth:`Guard.replacement`). SDK attempts may run until the next step
-(so cleanup and callbacks can still call AWS), none past the last one.
+that may cut them (so cleanup and callbacks can still call AWS; the checks do not cut them), none
+past the last one.
 
 The signal handler does no network I/O and takes no lock the interrupted code could hold,
 other than logging's re-entrant ones.
@@ -41,6 +44,9 @@ _log = logging.getLogger(LOGGER_NAME)
 MIN_AUTO_MARGIN_MS = 500
 MAX_AUTO_MARGIN_MS = 3000
 LAST_WORD_MS = 100  # the final record comes this long before the hard deadline (at most margin/4)
+# Between firing and deadline - margin/2 the handler is looked at every margin/STUCK_CHECKS.
+STUCK_CHECKS = 20
+SDK_DIR = __file__[: -len("guard.py")] + "sdk/"  # frames in here: an SDK attempt is running
 
 
 def auto_margin_ms(remaining_ms: float) -> int:
@@ -70,11 +76,14 @@ def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., A
 class Step:
     """One thing the guard does at one moment of an invocation."""
 
-    __slots__ = ("due", "run")
+    __slots__ = ("bounds_sdk", "due", "run")
 
-    def __init__(self, due: float, run: Callable[[Optional[FrameType]], None]) -> None:
+    def __init__(
+        self, due: float, run: Callable[[Optional[FrameType]], None], bounds_sdk: bool = True
+    ) -> None:
         self.due = due  # time.monotonic()
         self.run = run
+        self.bounds_sdk = bounds_sdk  # SDK attempts end before it (a check does not cut them)
 
 
 class Deadline:
@@ -102,19 +111,24 @@ class Deadline:
         self.margin_ms = margin_ms or 0
         self.fired = False
         self.steps: list[Step] = []
+        self._last_spot: Optional[tuple[FrameType, int]] = None  # seen by the previous check
         if margin_ms is not None:
             raise_ = guard.settings.action == "raise"
             last_gap = min(LAST_WORD_MS, margin_ms / 4) / 1000
-            self.steps.append(Step(self.lambda_deadline - margin_ms / 1000, self.fire))
+            fire_at = self.lambda_deadline - margin_ms / 1000
+            self.steps.append(Step(fire_at, self.fire))
             if raise_:
+                every = margin_ms / 1000 / STUCK_CHECKS
+                for n in range(1, STUCK_CHECKS // 2):
+                    self.steps.append(Step(fire_at + n * every, self.check_stuck, False))
                 self.steps.append(Step(self.lambda_deadline - margin_ms / 2000, self.raise_again))
             self.steps.append(Step(self.lambda_deadline - last_gap, self.last_word))
 
     # --- read and reported by the SDK side -----------------------------------------------------
 
     def sdk_seconds_left(self) -> float:
-        """Until the next step (no attempt may run into it), or the hard deadline after the last."""
-        due = self.steps[0].due if self.steps else self.lambda_deadline
+        """Until the next step that may cut an attempt, or the hard deadline after the last."""
+        due = next((s.due for s in self.steps if s.bounds_sdk), self.lambda_deadline)
         return due - time.monotonic()
 
     def sdk_attempt_cut(self) -> None:
@@ -168,6 +182,21 @@ class Deadline:
         if interrupt and raise_:
             raise self.timeout_error()
 
+    def check_stuck(self, frame: Optional[FrameType]) -> None:
+        """The handler caught the error and went on: raise again if it got stuck again.
+
+        Stuck: at the same spot (frame and instruction) as at the previous check, so blocked for
+        a whole check interval; and neither handling an exception (cleanup in ``except`` and
+        ``finally`` keeps its time) nor inside an AWS SDK attempt (it ends by its own deadline,
+        with botocore's error; interrupting its socket read would make botocore retry).
+        """
+        spot, self._last_spot = self._last_spot, None
+        if frame is None or sys.exc_info()[1] is not None or _in_sdk_attempt(frame):
+            return
+        if spot is not None and spot[0] is frame and spot[1] == frame.f_lasti:
+            raise self.timeout_error()
+        self._last_spot = (frame, frame.f_lasti)
+
     def raise_again(self, frame: Optional[FrameType]) -> None:
         raise self.timeout_error()
 
@@ -186,6 +215,14 @@ class Deadline:
         if cause is not None:
             message += f"; then it raised {type(cause).__name__}: {cause}"
         return LambdaTimeoutError(message)
+
+
+def _in_sdk_attempt(frame: Optional[FrameType]) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith(SDK_DIR):
+            return True
+        frame = frame.f_back
+    return False
 
 
 class Guard:
@@ -246,7 +283,7 @@ class Guard:
             _log.debug("timeout_guard: pre-timeout timer not disarmed cleanly", exc_info=True)
         deadline, self.current = self.current, None
         if deadline is not None:
-            deadline.event = deadline.context = None
+            deadline.event = deadline.context = deadline._last_spot = None
         invocation.end()
 
     def replacement(self, error: BaseException) -> Optional[BaseException]:

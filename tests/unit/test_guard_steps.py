@@ -63,9 +63,11 @@ def test_steps_are_at_margin_half_margin_and_just_before_the_deadline() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
     deadline = g.current
-    assert [s.run.__name__ for s in deadline.steps] == ["fire", "raise_again", "last_word"]
+    names = [s.run.__name__ for s in deadline.steps]
+    assert names == ["fire"] + ["check_stuck"] * 9 + ["raise_again", "last_word"]
     dues = [deadline.lambda_deadline - s.due for s in deadline.steps]
-    assert dues == pytest.approx([0.5, 0.25, 0.1], abs=1e-6)
+    checks = [0.5 - n * 0.025 for n in range(1, 10)]  # every margin/20 until margin/2
+    assert dues == pytest.approx([0.5, *checks, 0.25, 0.1], abs=1e-6)
     assert signal.getitimer(signal.ITIMER_REAL)[0] == pytest.approx(9.5, abs=0.05)
     g.exit()
 
@@ -75,6 +77,55 @@ def test_action_log_has_no_raise_again_step() -> None:
     g.enter({}, Context(10_000))
     assert [s.run.__name__ for s in g.current.steps] == ["fire", "last_word"]
     g.exit()
+
+
+def _stuck_here(deadline: guard.Deadline) -> None:
+    """Two checks seeing the caller at the same spot (as when it is blocked in one call)."""
+    for _ in range(2):
+        deadline.check_stuck(sys._getframe(1))
+
+
+def test_a_handler_stuck_again_after_catching_gets_the_error_again() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    invocation.attempt_cut()  # fired
+    with pytest.raises(LambdaTimeoutError):
+        _stuck_here(g.current)
+    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)  # checks cut no SDK
+    g.exit()
+
+
+def test_no_check_raises_in_cleanup_progress_or_an_sdk_attempt() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    deadline = g.current
+    try:
+        raise LambdaTimeoutError("caught")
+    except LambdaTimeoutError:
+        _stuck_here(deadline)  # blocked in an except block: cleanup, left alone
+    deadline.check_stuck(sys._getframe())
+    deadline.check_stuck(sys._getframe())  # another instruction: it moves, left alone
+    sdk_frame = frame_in(guard.SDK_DIR + "attempts.py")
+    for _ in range(2):
+        deadline.check_stuck(sdk_frame)  # an SDK attempt ends by its own deadline
+    g.exit()
+
+
+def test_checks_end_hang_after_hang_until_half_the_margin() -> None:
+    """A loop that catches the error and hangs again (a batch's next record), for real."""
+    g = make_guard()
+    g.enter({}, Context(1000))  # fires at 0.5 s; checks every 25 ms until 0.75 s
+    started, ended = time.monotonic(), []
+    try:
+        for _ in range(5):
+            try:
+                time.sleep(1)
+            except LambdaTimeoutError:
+                ended.append(time.monotonic() - started)
+    finally:
+        g.exit()
+    assert len(ended) == 5  # every hang ended: the alarm came before each 1 s sleep was over
+    assert ended[3] < 0.75  # four of them before the raise at margin/2: the checks did it
 
 
 def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
