@@ -311,8 +311,13 @@ class LocalLambda:
         client_context: Optional[dict] = None,
         cognito_identity: Optional[dict] = None,
         raw_payload: Optional[bytes] = None,
+        trace_id: Optional[str] = None,
     ) -> Invocation:
-        """Invoke synchronously (RequestResponse) and return what Lambda would report."""
+        """Invoke synchronously (RequestResponse) and return what Lambda would report.
+
+        ``trace_id``: the ``Lambda-Runtime-Trace-Id`` header (by default a new, unsampled one;
+        ``Sampled=1`` is what active tracing passes for a sampled request).
+        """
         payload = raw_payload if raw_payload is not None else json.dumps(event).encode()
         cold = self._ensure_process()
         process = self._process
@@ -324,6 +329,8 @@ class LocalLambda:
             client_context=client_context,
             cognito_identity=cognito_identity,
         )
+        if trace_id is not None:
+            pending.trace_id = trace_id
         output = process.output_from_here()
         self._outputs.append(output)
         self.api.offer(pending)
