@@ -230,6 +230,22 @@ def test_automatic_margin_is_ten_percent_clamped(remaining_ms: int, margin_ms: i
     assert guard.auto_margin_ms(remaining_ms) == margin_ms
 
 
+@pytest.mark.parametrize(
+    ("remaining_ms", "margin_ms"), [(1000, 500), (3000, 1500), (5000, 2500), (60_000, 5000)]
+)
+def test_automatic_margin_makes_room_for_a_flush_within_half_the_time(remaining_ms, margin_ms):
+    assert guard.auto_margin_ms(remaining_ms, flush_ms=2000) == margin_ms
+
+
+def test_instrumentation_flush_is_zero_without_sentry_or_on_any_doubt(monkeypatch: Any) -> None:
+    monkeypatch.delitem(sys.modules, "sentry_sdk", raising=False)
+    assert guard.instrumentation_flush_ms() == 0
+    broken = type(sys)("sentry_sdk")
+    broken.get_client = lambda: 1 / 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sentry_sdk", broken)
+    assert guard.instrumentation_flush_ms() == 0
+
+
 def test_enter_and_exit_never_raise_on_a_broken_context() -> None:
     g = make_guard()
 
