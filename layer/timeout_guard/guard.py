@@ -7,8 +7,9 @@ For each invocation the guard makes a :class:`Deadline` from
 1. :meth:`Deadline.fire` at ``deadline - margin``: one ERROR record (request id, remaining and
    elapsed ms, margin, where the function was and its stack), the ``TIMEOUT_GUARD_ON_TIMEOUT``
    callbacks, then (action ``raise``) :class:`~timeout_guard.LambdaTimeoutError` in the handler;
-2. :meth:`Deadline.check_stuck` every ``margin/20`` in between (action ``raise``): a handler
-   that caught the error, went on and got stuck again (a batch's next record) gets it again;
+2. :meth:`Deadline.check_stuck` every ``margin/20`` until then (action ``raise``): a handler
+   that caught the error, went on past the frame that caught it and got stuck again (a batch
+   processor's next record) gets it again;
 3. :meth:`Deadline.raise_again` at ``deadline - margin/2`` (action ``raise``): the handler
    caught the error and is still running;
 4. :meth:`Deadline.last_word` just before the hard deadline: one last ERROR record.
@@ -137,6 +138,7 @@ class Deadline:
         self.fired = False
         self.steps: list[Step] = []
         self._last_spot: Optional[tuple[FrameType, int]] = None  # seen by the previous check
+        self._raised: Optional[LambdaTimeoutError] = None  # the last error raised in the handler
         if margin_ms is not None:
             raise_ = guard.settings.action == "raise"
             last_gap = min(LAST_WORD_MS, margin_ms / 4) / 1000
@@ -205,25 +207,33 @@ class Deadline:
             except Exception as error:
                 records.log_callback_failed(name, error)
         if interrupt and raise_:
-            raise self.timeout_error()
+            self._raise()
 
     def check_stuck(self, frame: Optional[FrameType]) -> None:
         """The handler caught the error and went on: raise again if it got stuck again.
 
-        Stuck: at the same spot (frame and instruction) as at the previous check, so blocked for
-        a whole check interval; and neither handling an exception (cleanup in ``except`` and
-        ``finally`` keeps its time) nor inside an AWS SDK attempt (it ends by its own deadline,
-        with botocore's error; interrupting its socket read would make botocore retry).
+        Went on: the frame that caught the guard's last error has returned (a batch processor's
+        per-record frame, say); while that frame still runs, it is cleaning up and keeps its
+        time. Stuck: at the same spot (frame and instruction) as at the previous check, so
+        blocked for a whole check interval. Never inside an AWS SDK attempt: it ends by its own
+        deadline with botocore's error (interrupting its socket read would make botocore retry).
         """
         spot, self._last_spot = self._last_spot, None
-        if frame is None or sys.exc_info()[1] is not None or _in_sdk_attempt(frame):
+        catcher = _catcher(self._raised)
+        if frame is None or catcher is None or _on_stack(catcher, frame):
+            return
+        if _in_sdk_attempt(frame):
             return
         if spot is not None and spot[0] is frame and spot[1] == frame.f_lasti:
-            raise self.timeout_error()
+            self._raise()
         self._last_spot = (frame, frame.f_lasti)
 
     def raise_again(self, frame: Optional[FrameType]) -> None:
-        raise self.timeout_error()
+        self._raise()
+
+    def _raise(self) -> None:
+        self._raised = self.timeout_error()
+        raise self._raised
 
     def last_word(self, frame: Optional[FrameType]) -> None:
         now = time.monotonic()
@@ -240,6 +250,20 @@ class Deadline:
         if cause is not None:
             message += f"; then it raised {type(cause).__name__}: {cause}"
         return LambdaTimeoutError(message)
+
+
+def _catcher(error: Optional[BaseException]) -> Optional[FrameType]:
+    """The outermost frame ``error`` has reached: the one that caught it, once caught."""
+    traceback = error.__traceback__ if error is not None else None
+    return traceback.tb_frame if traceback is not None else None
+
+
+def _on_stack(wanted: FrameType, frame: Optional[FrameType]) -> bool:
+    while frame is not None:
+        if frame is wanted:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _in_sdk_attempt(frame: Optional[FrameType]) -> bool:
@@ -311,7 +335,7 @@ class Guard:
             _log.debug("timeout_guard: pre-timeout timer not disarmed cleanly", exc_info=True)
         deadline, self.current = self.current, None
         if deadline is not None:
-            deadline.event = deadline.context = deadline._last_spot = None
+            deadline.event = deadline.context = deadline._last_spot = deadline._raised = None
         invocation.end()
 
     def replacement(self, error: BaseException) -> Optional[BaseException]:

@@ -137,9 +137,9 @@ def test_swallowed_timeout_raised_again_then_last_word(make_lambda, wrapper, lay
     result = fn.invoke({})
     assert result.status == "timeout"  # it kept running: Lambda killed it
     caught = [json.loads(x)["caught"] for x in result.stdout.splitlines() if x.startswith("{")]
-    # At deadline - margin; then each time it is stuck again (two checks, margin/20 apart, see
-    # it at the same spot): 4 times before deadline - margin/2, where it comes once more.
-    assert caught == list(range(1, len(caught) + 1)) and 3 <= len(caught) <= 6, caught
+    # At deadline - margin, then once more at deadline - margin/2 (the frame that caught it
+    # still runs: cleanup as far as the guard can tell, so no check raises in between).
+    assert caught == [1, 2]
     assert "Still running" in result.logs and "raised and caught" in result.logs
 
 

@@ -85,24 +85,43 @@ def _stuck_here(deadline: guard.Deadline) -> None:
         deadline.check_stuck(sys._getframe(1))
 
 
+def _fire_and_catch(g: guard.Guard) -> LambdaTimeoutError:
+    """The guard fires in this frame, which catches the error and returns (a batch record)."""
+    make_due_now(g)
+    try:
+        g.alarm._on_signal(signal.SIGALRM, sys._getframe())
+    except LambdaTimeoutError as error:
+        return error
+    raise AssertionError("the guard did not raise")
+
+
 def test_a_handler_stuck_again_after_catching_gets_the_error_again() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
-    invocation.attempt_cut()  # fired
+    _fire_and_catch(g)
     with pytest.raises(LambdaTimeoutError):
         _stuck_here(g.current)
     assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)  # checks cut no SDK
     g.exit()
 
 
-def test_no_check_raises_in_cleanup_progress_or_an_sdk_attempt() -> None:
+def test_no_check_raises_while_the_catching_frame_cleans_up() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
-    deadline = g.current
+    make_due_now(g)
     try:
-        raise LambdaTimeoutError("caught")
+        g.alarm._on_signal(signal.SIGALRM, sys._getframe())
     except LambdaTimeoutError:
-        _stuck_here(deadline)  # blocked in an except block: cleanup, left alone
+        _stuck_here(g.current)  # in the except block of the frame that caught it
+    _stuck_here(g.current)  # after it, still in that frame (a finally, a flush): cleanup
+    g.exit()
+
+
+def test_no_check_raises_on_progress_or_in_an_sdk_attempt() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    _fire_and_catch(g)
+    deadline = g.current
     deadline.check_stuck(sys._getframe())
     deadline.check_stuck(sys._getframe())  # another instruction: it moves, left alone
     sdk_frame = frame_in(guard.SDK_DIR + "attempts.py")
@@ -112,16 +131,20 @@ def test_no_check_raises_in_cleanup_progress_or_an_sdk_attempt() -> None:
 
 
 def test_checks_end_hang_after_hang_until_half_the_margin() -> None:
-    """A loop that catches the error and hangs again (a batch's next record), for real."""
+    """Records that each catch the error, and a next one that hangs again, for real."""
     g = make_guard()
     g.enter({}, Context(1000))  # fires at 0.5 s; checks every 25 ms until 0.75 s
     started, ended = time.monotonic(), []
+
+    def record() -> None:
+        try:
+            time.sleep(1)
+        except LambdaTimeoutError:
+            ended.append(time.monotonic() - started)
+
     try:
         for _ in range(5):
-            try:
-                time.sleep(1)
-            except LambdaTimeoutError:
-                ended.append(time.monotonic() - started)
+            record()
     finally:
         g.exit()
     assert len(ended) == 5  # every hang ended: the alarm came before each 1 s sleep was over
