@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -56,16 +57,24 @@ def test_logger_lines_unchanged_and_the_guard_record_present(function) -> None:
 def test_known_quirk_a_service_named_like_part_of_the_guard_logger_hides_its_record(function):
     """Powertools adds ``SuppressFilter(service)`` to the root logger's handlers, which drops
     every record whose logger name *contains* the service name: ``Logger(service="guard")``
-    drops the ``timeout_guard`` logger's records. The guard still stops the handler."""
-    def run(service: str) -> Any:
-        fn = function("powertools", "logs.handler", layer=True, env={"SERVICE": service},
-                      timeout=2.0)
+    drops the ``timeout_guard`` logger's records. The guard still stops the handler.
+    ``POWERTOOLS_LOG_DEDUPLICATION_DISABLED=true`` (no such filter) brings the record back."""
+    runs = {
+        "hidden": {"SERVICE": "guard"},
+        "other name": {"SERVICE": "guard-service"},
+        "no dedup": {"SERVICE": "guard", "POWERTOOLS_LOG_DEDUPLICATION_DISABLED": "true"},
+    }
+
+    def run(env: dict[str, str]) -> Any:
+        fn = function("powertools", "logs.handler", layer=True, env=env, timeout=2.0)
         return fn.invoke({"order_id": 3, "sleep": 30})
 
-    hidden, shown = (run("guard"), run("guard-service"))
-    assert hidden.error_type == shown.error_type == "LambdaTimeoutError"
-    assert guard_records(hidden.logs) == []
-    assert len(guard_records(shown.logs)) == 1
+    with ThreadPoolExecutor(len(runs)) as pool:
+        results = dict(zip(runs, pool.map(run, runs.values()), strict=True))
+    assert {r.error_type for r in results.values()} == {"LambdaTimeoutError"}
+    assert guard_records(results["hidden"].logs) == []
+    assert len(guard_records(results["other name"].logs)) == 1
+    assert len(guard_records(results["no dedup"].logs)) == 1
 
 
 def _table(moto: Any) -> tuple[str, Any]:
