@@ -7,9 +7,9 @@ For each invocation the guard makes a :class:`Deadline` from
 1. :meth:`Deadline.fire` at ``deadline - margin``: one ERROR record (request id, remaining and
    elapsed ms, margin, where the function was and its stack), the ``TIMEOUT_GUARD_ON_TIMEOUT``
    callbacks, then (action ``raise``) :class:`~timeout_guard.LambdaTimeoutError` in the handler;
-2. :meth:`Deadline.check_stuck` every ``margin/20`` until then (action ``raise``): a handler
-   that caught the error, went on past the frame that caught it and got stuck again (a batch
-   processor's next record) gets it again;
+2. :meth:`Deadline.check_stuck` every ``margin/20`` from then on (action ``raise``; planned
+   when it fires): a handler that caught the error, went on past the frame that caught it and
+   got stuck again (a batch processor's next record) gets it again;
 3. :meth:`Deadline.raise_again` at ``deadline - margin/2`` (action ``raise``): the handler
    caught the error and is still running;
 4. :meth:`Deadline.last_word` just before the hard deadline: one last ERROR record.
@@ -137,17 +137,13 @@ class Deadline:
         self.margin_ms = margin_ms or 0
         self.fired = False
         self.steps: list[Step] = []
-        self._last_spot: Optional[tuple[FrameType, int]] = None  # seen by the previous check
+        self._last_spot: Optional[tuple[FrameType, int, float]] = None  # the previous check's
         self._raised: Optional[LambdaTimeoutError] = None  # the last error raised in the handler
         if margin_ms is not None:
             raise_ = guard.settings.action == "raise"
             last_gap = min(LAST_WORD_MS, margin_ms / 4) / 1000
-            fire_at = self.lambda_deadline - margin_ms / 1000
-            self.steps.append(Step(fire_at, self.fire))
+            self.steps.append(Step(self.lambda_deadline - margin_ms / 1000, self.fire))
             if raise_:
-                every = margin_ms / 1000 / STUCK_CHECKS
-                for n in range(1, STUCK_CHECKS // 2):
-                    self.steps.append(Step(fire_at + n * every, self.check_stuck, False))
                 self.steps.append(Step(self.lambda_deadline - margin_ms / 2000, self.raise_again))
             self.steps.append(Step(self.lambda_deadline - last_gap, self.last_word))
 
@@ -207,7 +203,18 @@ class Deadline:
             except Exception as error:
                 records.log_callback_failed(name, error)
         if interrupt and raise_:
+            self._plan_checks()
             self._raise()
+
+    def _plan_checks(self) -> None:
+        """From now until the next raise (at deadline - margin/2), a check every margin/20."""
+        if not self.steps:
+            return
+        every = self.margin_ms / 1000 / STUCK_CHECKS
+        now, until = time.monotonic(), self.steps[0].due - every / 2
+        dues = [now + n * every for n in range(1, STUCK_CHECKS // 2)]
+        self.steps[0:0] = [Step(due, self.check_stuck, False) for due in dues if due < until]
+        self.guard.alarm.set_due(self.next_step_due())
 
     def check_stuck(self, frame: Optional[FrameType]) -> None:
         """The handler caught the error and went on: raise again if it got stuck again.
@@ -224,9 +231,12 @@ class Deadline:
             return
         if _in_sdk_attempt(frame):
             return
-        if spot is not None and spot[0] is frame and spot[1] == frame.f_lasti:
+        now = time.monotonic()
+        half_a_check = self.margin_ms / 1000 / STUCK_CHECKS / 2  # closer: a late alarm's check
+        same = spot is not None and spot[0] is frame and spot[1] == frame.f_lasti
+        if same and now - spot[2] >= half_a_check:
             self._raise()
-        self._last_spot = (frame, frame.f_lasti)
+        self._last_spot = (frame, frame.f_lasti, now)
 
     def raise_again(self, frame: Optional[FrameType]) -> None:
         self._raise()

@@ -63,11 +63,9 @@ def test_steps_are_at_margin_half_margin_and_just_before_the_deadline() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
     deadline = g.current
-    names = [s.run.__name__ for s in deadline.steps]
-    assert names == ["fire"] + ["check_stuck"] * 9 + ["raise_again", "last_word"]
+    assert [s.run.__name__ for s in deadline.steps] == ["fire", "raise_again", "last_word"]
     dues = [deadline.lambda_deadline - s.due for s in deadline.steps]
-    checks = [0.5 - n * 0.025 for n in range(1, 10)]  # every margin/20 until margin/2
-    assert dues == pytest.approx([0.5, *checks, 0.25, 0.1], abs=1e-6)
+    assert dues == pytest.approx([0.5, 0.25, 0.1], abs=1e-6)
     assert signal.getitimer(signal.ITIMER_REAL)[0] == pytest.approx(9.5, abs=0.05)
     g.exit()
 
@@ -80,37 +78,60 @@ def test_action_log_has_no_raise_again_step() -> None:
 
 
 def _stuck_here(deadline: guard.Deadline) -> None:
-    """Two checks seeing the caller at the same spot (as when it is blocked in one call)."""
-    for _ in range(2):
-        deadline.check_stuck(sys._getframe(1))
+    """Two checks a check interval apart seeing the caller at the same spot (blocked there)."""
+    deadline.check_stuck(sys._getframe(1))
+    time.sleep(deadline.margin_ms / 1000 / guard.STUCK_CHECKS)
+    deadline.check_stuck(sys._getframe(1))
+
+
+def _fire(g: guard.Guard) -> None:
+    """The guard fires in the caller's frame; the real timer is then stopped (checks by hand)."""
+    make_due_now(g)
+    try:
+        g.alarm._on_signal(signal.SIGALRM, sys._getframe(1))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _fire_and_catch(g: guard.Guard) -> LambdaTimeoutError:
     """The guard fires in this frame, which catches the error and returns (a batch record)."""
-    make_due_now(g)
     try:
-        g.alarm._on_signal(signal.SIGALRM, sys._getframe())
+        _fire(g)
     except LambdaTimeoutError as error:
         return error
     raise AssertionError("the guard did not raise")
+
+
+def test_checks_are_planned_when_the_guard_fires_until_half_the_margin() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    deadline = g.current
+    fired_at = time.monotonic()
+    _fire_and_catch(g)
+    names = [s.run.__name__ for s in deadline.steps]
+    assert names == ["check_stuck"] * 9 + ["raise_again", "last_word"]
+    checks = [s.due - fired_at for s in deadline.steps[:9]]
+    assert checks == pytest.approx([n * 0.025 for n in range(1, 10)], abs=0.01)  # margin/20
+    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)  # checks cut no SDK
+    g.exit()
 
 
 def test_a_handler_stuck_again_after_catching_gets_the_error_again() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
     _fire_and_catch(g)
+    g.current.check_stuck(sys._getframe())
+    g.current.check_stuck(sys._getframe())  # a late alarm right after the last check: not yet
     with pytest.raises(LambdaTimeoutError):
         _stuck_here(g.current)
-    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)  # checks cut no SDK
     g.exit()
 
 
 def test_no_check_raises_while_the_catching_frame_cleans_up() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
-    make_due_now(g)
     try:
-        g.alarm._on_signal(signal.SIGALRM, sys._getframe())
+        _fire(g)
     except LambdaTimeoutError:
         _stuck_here(g.current)  # in the except block of the frame that caught it
     _stuck_here(g.current)  # after it, still in that frame (a finally, a flush): cleanup
