@@ -334,14 +334,20 @@ class LocalLambda:
         client_context: Optional[dict] = None,
         cognito_identity: Optional[dict] = None,
         raw_payload: Optional[bytes] = None,
+        trace_id: Optional[str] = None,
     ) -> Invocation:
-        """Invoke synchronously (RequestResponse) and return what Lambda would report."""
+        """Invoke synchronously (RequestResponse) and return what Lambda would report.
+
+        ``trace_id``: the ``Lambda-Runtime-Trace-Id`` header (by default a new, unsampled one;
+        ``Sampled=1`` is what active tracing passes for a sampled request).
+        """
         if self.max_concurrency is not None:
             return self.start_invoke(
                 event,
                 client_context=client_context,
                 cognito_identity=cognito_identity,
                 raw_payload=raw_payload,
+                trace_id=trace_id,
             ).result()
         payload = raw_payload if raw_payload is not None else json.dumps(event).encode()
         cold = self._ensure_process()
@@ -354,6 +360,8 @@ class LocalLambda:
             client_context=client_context,
             cognito_identity=cognito_identity,
         )
+        if trace_id is not None:
+            pending.trace_id = trace_id
         output = process.output_from_here()
         self._outputs.append(output)
         self.api.offer(pending)
@@ -516,6 +524,7 @@ class LocalLambda:
         client_context: Optional[dict] = None,
         cognito_identity: Optional[dict] = None,
         raw_payload: Optional[bytes] = None,
+        trace_id: Optional[str] = None,
     ) -> concurrent.futures.Future[Invocation]:
         """Managed Instances: offer an invocation now; the future gives what Lambda reports.
 
@@ -536,6 +545,8 @@ class LocalLambda:
             client_context=client_context,
             cognito_identity=cognito_identity,
         )
+        if trace_id is not None:
+            pending.trace_id = trace_id
         future: concurrent.futures.Future[Invocation] = concurrent.futures.Future()
         offered_at = time.monotonic()
         self.api.offer(pending)

@@ -7,15 +7,19 @@ For each invocation the guard makes a :class:`Deadline` from
 1. :meth:`Deadline.fire` at ``deadline - margin``: one ERROR record (request id, remaining and
    elapsed ms, margin, where the function was and its stack), the ``TIMEOUT_GUARD_ON_TIMEOUT``
    callbacks, then (action ``raise``) :class:`~timeout_guard.LambdaTimeoutError` in the handler;
-2. :meth:`Deadline.raise_again` at ``deadline - margin/2`` (action ``raise``): the handler
+2. :meth:`Deadline.check_stuck` every ``margin/20`` from then on (action ``raise``; planned
+   when it fires): a handler that caught the error, went on past the frame that caught it and
+   got stuck again (a batch processor's next record) gets it again;
+3. :meth:`Deadline.raise_again` at ``deadline - margin/2`` (action ``raise``): the handler
    caught the error and is still running;
-3. :meth:`Deadline.last_word` just before the hard deadline: one last ERROR record.
+4. :meth:`Deadline.last_word` just before the hard deadline: one last ERROR record.
 
 Once the guard has fired, whatever exception the handler ends with is reported as
 ``LambdaTimeoutError`` (:meth:`Guard.replacement`). SDK attempts may run until the next step
-(so cleanup and callbacks can still call AWS), none past the last one.
+that may cut them (so cleanup and callbacks can still call AWS; the checks do not cut them),
+none past the last one.
 
-Platform modes (README "Where it runs"):
+Platform modes (README "Where it runs", :mod:`timeout_guard.modes`):
 
 * Lambda Managed Instances (``AWS_LAMBDA_MAX_CONCURRENCY``): each worker process has its own
   guard, made after the fork. Nothing kills a timed-out invocation there, so after the last
@@ -45,67 +49,22 @@ import time
 
 from . import LambdaTimeoutError, invocation, records
 from .alarm import Alarm
+from .margin import auto_margin_ms, instrumentation_flush_ms
+from .modes import durable_invocation, handlers_in_threads, managed_instances, user_thread_frame
 from .settings import LOGGER_NAME, Settings, warn
+from .stuck import StuckWatch
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
-    from types import CodeType, FrameType
+    from types import FrameType
     from typing import Any, Callable, Mapping, Optional
 
 _log = logging.getLogger(LOGGER_NAME)
 
-MIN_AUTO_MARGIN_MS = 500
-MAX_AUTO_MARGIN_MS = 3000
 LAST_WORD_MS = 100  # the final record comes this long before the hard deadline (at most margin/4)
 PAST_DEADLINE_EVERY_MS = 1000  # Managed Instances: past the deadline, raise again this often
-
-
-def managed_instances(environ: Mapping[str, str] = os.environ) -> bool:
-    """Lambda Managed Instances, as awslambdaric decides it: a timed-out invocation runs on."""
-    return "AWS_LAMBDA_MAX_CONCURRENCY" in environ
-
-
-def handlers_in_threads(environ: Mapping[str, str] = os.environ) -> bool:
-    """The experimental thread and hybrid concurrency modes: handlers run in threads."""
-    return environ.get("AWS_LAMBDA_CONCURRENCY_MODE", "").lower() in ("thread", "hybrid")
-
-
-def durable_invocation(event: Any) -> bool:
-    """The input of an ``aws-durable-execution-sdk-python`` execution."""
-    return isinstance(event, dict) and "DurableExecutionArn" in event and "CheckpointToken" in event
-
-
-def user_thread_frame(handler: Any) -> tuple[Optional[FrameType], Optional[CodeType]]:
-    """The frame of the thread running the function the handler wraps (durable executions).
-
-    The decorated functions are found through ``__wrapped__`` (``functools.wraps``); the thread
-    is the one, other than the main thread, whose stack holds one of them. Returns its current
-    frame and the matching code (where the record's stack starts), or (None, None).
-    """
-    codes = set()
-    inner = getattr(handler, "__wrapped__", None)
-    while inner is not None and len(codes) < 8:
-        code = getattr(inner, "__code__", None)
-        if code is not None:
-            codes.add(code)
-        inner = getattr(inner, "__wrapped__", None)
-    if not codes:
-        return None, None
-    main = threading.main_thread().ident
-    for ident, top in sys._current_frames().items():
-        if ident == main:
-            continue
-        frame: Optional[FrameType] = top
-        while frame is not None:
-            if frame.f_code in codes:
-                return top, frame.f_code
-            frame = frame.f_back
-    return None, None
-
-
-def auto_margin_ms(remaining_ms: float) -> int:
-    """10 % of the remaining time, clamped to 500-3000 ms."""
-    return int(min(MAX_AUTO_MARGIN_MS, max(MIN_AUTO_MARGIN_MS, remaining_ms * 0.1)))
+# Between firing and deadline - margin/2 the handler is looked at every margin/STUCK_CHECKS.
+STUCK_CHECKS = 20
 
 
 def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., Any]]]:
@@ -130,11 +89,14 @@ def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., A
 class Step:
     """One thing the guard does at one moment of an invocation."""
 
-    __slots__ = ("due", "run")
+    __slots__ = ("bounds_sdk", "due", "run")
 
-    def __init__(self, due: float, run: Callable[[Optional[FrameType]], None]) -> None:
+    def __init__(
+        self, due: float, run: Callable[[Optional[FrameType]], None], bounds_sdk: bool = True
+    ) -> None:
         self.due = due  # time.monotonic()
         self.run = run
+        self.bounds_sdk = bounds_sdk  # SDK attempts end before it (a check does not cut them)
 
 
 class Deadline:
@@ -165,6 +127,7 @@ class Deadline:
         # Raise in the handler: not in a durable execution (the SDK's main thread only waits).
         self.raises = guard.settings.action == "raise" and not self.durable
         self.steps: list[Step] = []
+        self.watch = StuckWatch()  # after firing: did the handler go on and get stuck again?
         if margin_ms is not None:
             last_gap = min(LAST_WORD_MS, margin_ms / 4) / 1000
             self.steps.append(Step(self.lambda_deadline - margin_ms / 1000, self.fire))
@@ -175,14 +138,14 @@ class Deadline:
     # --- read and reported by the SDK side -----------------------------------------------------
 
     def sdk_seconds_left(self) -> Optional[float]:
-        """Until the next step (no attempt may run into it), or the hard deadline after the last.
+        """Until the next step that may cut an attempt, or the hard deadline after the last.
 
         None (no cap) in a durable execution: an attempt cut there would become a step or
         checkpoint failure, where Lambda's own timeout is retried.
         """
         if self.durable:
             return None
-        due = self.steps[0].due if self.steps else self.lambda_deadline
+        due = next((s.due for s in self.steps if s.bounds_sdk), self.lambda_deadline)
         return min(due, self.lambda_deadline) - time.monotonic()
 
     def sdk_attempt_cut(self) -> None:
@@ -239,10 +202,32 @@ class Deadline:
             except Exception as error:
                 records.log_callback_failed(name, error)
         if interrupt and self.raises:
-            raise self.timeout_error()
+            self._plan_checks()
+            self._raise()
+
+    def _plan_checks(self) -> None:
+        """From now until the next raise (at deadline - margin/2), a check every margin/20."""
+        if not self.steps:
+            return
+        every = self.margin_ms / 1000 / STUCK_CHECKS
+        now, until = time.monotonic(), self.steps[0].due - every / 2
+        dues = [now + n * every for n in range(1, STUCK_CHECKS // 2)]
+        self.steps[0:0] = [Step(due, self.check_stuck, False) for due in dues if due < until]
+        self.guard.alarm.set_due(self.next_step_due())
+
+    def check_stuck(self, frame: Optional[FrameType]) -> None:
+        """The handler caught the error and went on: raise again if it got stuck again
+        (:mod:`timeout_guard.stuck` says when)."""
+        half_a_check = self.margin_ms / 1000 / STUCK_CHECKS / 2  # closer: a late alarm's check
+        if self.watch.stuck_again(frame, half_a_check):
+            self._raise()
 
     def raise_again(self, frame: Optional[FrameType]) -> None:
-        raise self.timeout_error()
+        self._raise()
+
+    def _raise(self) -> None:
+        error = self.watch.raised = self.timeout_error()
+        raise error
 
     def last_word(self, frame: Optional[FrameType]) -> None:
         now = time.monotonic()
@@ -264,7 +249,7 @@ class Deadline:
             Step(time.monotonic() + PAST_DEADLINE_EVERY_MS / 1000, self.raise_past_deadline)
         )
         self.guard.alarm.set_due(self.next_step_due())
-        raise self.timeout_error()
+        self._raise()
 
     def timeout_error(self, cause: Optional[BaseException] = None) -> LambdaTimeoutError:
         """The error the invocation ends with; names the handler's own error if it had one."""
@@ -346,7 +331,10 @@ class Guard:
     def _margin_ms(self, remaining_ms: float) -> Optional[int]:
         """The margin for this invocation; None (no timer, warned once) if it leaves no time."""
         chosen = self.settings.margin_ms
-        margin = chosen if chosen is not None else auto_margin_ms(remaining_ms)
+        if chosen is not None:
+            margin = chosen
+        else:
+            margin = auto_margin_ms(remaining_ms, instrumentation_flush_ms())
         if margin < remaining_ms:
             return margin
         if not self._warned_no_time:
@@ -374,6 +362,7 @@ class Guard:
         deadline, self.current = self.current, None
         if deadline is not None:
             deadline.event = deadline.context = None
+            deadline.watch.forget()
         invocation.end()
 
     def replacement(self, error: BaseException) -> Optional[BaseException]:

@@ -16,7 +16,15 @@ import time
 from typing import Any
 
 import pytest
-from timeout_guard import LambdaTimeoutError, alarm, bootstrap, guard, invocation, post_import
+from timeout_guard import (
+    LambdaTimeoutError,
+    alarm,
+    bootstrap,
+    guard,
+    invocation,
+    post_import,
+    stuck,
+)
 from timeout_guard.settings import Settings
 
 OWN_FILES = {f for f in bootstrap.OWN_FILES if f}
@@ -75,6 +83,101 @@ def test_action_log_has_no_raise_again_step() -> None:
     g.enter({}, Context(10_000))
     assert [s.run.__name__ for s in g.current.steps] == ["fire", "last_word"]
     g.exit()
+
+
+def _stuck_here(deadline: guard.Deadline) -> None:
+    """Two checks a check interval apart seeing the caller at the same spot (blocked there)."""
+    deadline.check_stuck(sys._getframe(1))
+    time.sleep(deadline.margin_ms / 1000 / guard.STUCK_CHECKS)
+    deadline.check_stuck(sys._getframe(1))
+
+
+def _fire(g: guard.Guard) -> None:
+    """The guard fires in the caller's frame; the real timer is then stopped (checks by hand)."""
+    make_due_now(g)
+    try:
+        g.alarm._on_signal(signal.SIGALRM, sys._getframe(1))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _fire_and_catch(g: guard.Guard) -> LambdaTimeoutError:
+    """The guard fires in this frame, which catches the error and returns (a batch record)."""
+    try:
+        _fire(g)
+    except LambdaTimeoutError as error:
+        return error
+    raise AssertionError("the guard did not raise")
+
+
+def test_checks_are_planned_when_the_guard_fires_until_half_the_margin() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    deadline = g.current
+    fired_at = time.monotonic()
+    _fire_and_catch(g)
+    names = [s.run.__name__ for s in deadline.steps]
+    assert names == ["check_stuck"] * 9 + ["raise_again", "last_word"]
+    checks = [s.due - fired_at for s in deadline.steps[:9]]
+    assert checks == pytest.approx([n * 0.025 for n in range(1, 10)], abs=0.01)  # margin/20
+    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)  # checks cut no SDK
+    g.exit()
+
+
+def test_a_handler_stuck_again_after_catching_gets_the_error_again() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    _fire_and_catch(g)
+    g.current.check_stuck(sys._getframe())
+    g.current.check_stuck(sys._getframe())  # a late alarm right after the last check: not yet
+    with pytest.raises(LambdaTimeoutError):
+        _stuck_here(g.current)
+    g.exit()
+
+
+def test_no_check_raises_while_the_catching_frame_cleans_up() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    try:
+        _fire(g)
+    except LambdaTimeoutError:
+        _stuck_here(g.current)  # in the except block of the frame that caught it
+    _stuck_here(g.current)  # after it, still in that frame (a finally, a flush): cleanup
+    g.exit()
+
+
+def test_no_check_raises_on_progress_or_in_an_sdk_attempt() -> None:
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    _fire_and_catch(g)
+    deadline = g.current
+    deadline.check_stuck(sys._getframe())
+    deadline.check_stuck(sys._getframe())  # another instruction: it moves, left alone
+    sdk_frame = frame_in(stuck.SDK_DIR + "attempts.py")
+    for _ in range(2):
+        deadline.check_stuck(sdk_frame)  # an SDK attempt ends by its own deadline
+    g.exit()
+
+
+def test_checks_end_hang_after_hang_until_half_the_margin() -> None:
+    """Records that each catch the error, and a next one that hangs again, for real."""
+    g = make_guard()
+    g.enter({}, Context(1000))  # fires at 0.5 s; checks every 25 ms until 0.75 s
+    started, ended = time.monotonic(), []
+
+    def record() -> None:
+        try:
+            time.sleep(1)
+        except LambdaTimeoutError:
+            ended.append(time.monotonic() - started)
+
+    try:
+        for _ in range(5):
+            record()
+    finally:
+        g.exit()
+    assert len(ended) == 5  # every hang ended: the alarm came before each 1 s sleep was over
+    assert ended[3] < 0.75  # four of them before the raise at margin/2: the checks did it
 
 
 def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
@@ -177,6 +280,22 @@ def test_margin_without_time_arms_nothing_and_warns_once(caplog: Any) -> None:
 )
 def test_automatic_margin_is_ten_percent_clamped(remaining_ms: int, margin_ms: int) -> None:
     assert guard.auto_margin_ms(remaining_ms) == margin_ms
+
+
+@pytest.mark.parametrize(
+    ("remaining_ms", "margin_ms"), [(1000, 500), (3000, 1500), (5000, 2500), (60_000, 5000)]
+)
+def test_automatic_margin_makes_room_for_a_flush_within_half_the_time(remaining_ms, margin_ms):
+    assert guard.auto_margin_ms(remaining_ms, flush_ms=2000) == margin_ms
+
+
+def test_instrumentation_flush_is_zero_without_sentry_or_on_any_doubt(monkeypatch: Any) -> None:
+    monkeypatch.delitem(sys.modules, "sentry_sdk", raising=False)
+    assert guard.instrumentation_flush_ms() == 0
+    broken = type(sys)("sentry_sdk")
+    broken.get_client = lambda: 1 / 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sentry_sdk", broken)
+    assert guard.instrumentation_flush_ms() == 0
 
 
 def test_enter_and_exit_never_raise_on_a_broken_context() -> None:

@@ -2,11 +2,17 @@
 
 The only difference: the layers' folder is ``$LOCAL_LAMBDA_OPT_DIR`` (removed from the
 environment at once, so the function never sees it) instead of the fixed ``/opt``.
+
+Like the real one, it imports awslambdaric at module level, before ``sys.path`` is set up:
+``__main__.awslambdaricmain`` is how some libraries find the runtime's bootstrap module
+(Sentry's AWS Lambda integration, for one).
 """
 
 import os
 import site
 import sys
+
+import awslambdaric.__main__ as awslambdaricmain
 
 OPT_DIR = os.environ.pop("LOCAL_LAMBDA_OPT_DIR", "/opt")
 
@@ -51,9 +57,6 @@ def main():
     set_default_sys_path()
     add_default_site_directories()
     set_default_pythonpath()
-
-    from awslambdaric import __main__ as awslambdaricmain
-
     awslambdaricmain.main([os.environ["LAMBDA_TASK_ROOT"], os.environ["_HANDLER"]])
 
 
