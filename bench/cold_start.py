@@ -247,11 +247,15 @@ def miss_reason(results: dict[str, Any]) -> str:
     text = f"cold start above +{TARGET_MS:g} ms (or its interval above +{TARGET_CI_MS:g} ms) in: "
     text += f"{where}." if where else "none."
     text += (
-        f" The exec wrapper alone costs {wrapper['wall']:.2f} ms wall, {wrapper['cpu']:.2f} ms "
-        "CPU (one POSIX sh start, no other process). Bytecode shipped for: "
+        f" Of the added time, the exec wrapper alone is {wrapper['wall']:.2f} ms wall, "
+        f"{wrapper['cpu']:.2f} ms CPU (one more exec: a POSIX sh that execs Python); the rest "
+        "is loading the layer's modules from its bytecode and running them (10 modules by the "
+        "time the handler is loaded, 8 more when botocore is imported). Bytecode shipped for: "
         f"{', '.join(results['bytecode']) or 'none'}; an interpreter without it compiles the "
-        "layer's modules at every cold start (about 6 ms for the start-up modules, 5 more for "
-        "the botocore patch)."
+        "layer's modules at every cold start (compile() alone: about 7 ms for the start-up "
+        "modules and 6 more for the botocore patch on this machine). Intervals are wide on a "
+        "busy 2-core machine: another process slows the cold start's CPU time too (caches), "
+        "by tens of ms for a boto3 import."
     )
     if any(results["written"].values()):
         text += " The layer folder was written to during the runs: the figures are not Lambda's."

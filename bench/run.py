@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in one run, side by side, into bench/results.md and
 bench/plots/*.png, with the figures printed as they come.
 
-    .venv/bin/python bench/run.py [--full] [--seed N] [--only STEP,...]
+    .venv/bin/python bench/run.py [--full] [--seed N] [--only STEP,...] [--cold-compare NAME=ZIP]
 
 Steps: runtime, cold, invoke, sdk, hang, hook, thread.
 
@@ -20,6 +20,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import cold_start
@@ -87,6 +88,13 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="long cases, larger samples")
     parser.add_argument("--seed", type=int, default=20261123, help="RNG seed (recorded)")
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
+    parser.add_argument(
+        "--cold-compare",
+        action="append",
+        default=[],
+        metavar="NAME=ZIP",
+        help="another build of the layer, measured as one more arm of the cold start step",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     sizes = FULL if args.full else QUICK
@@ -95,6 +103,10 @@ def main() -> int:
     if len(modes) < 2:
         print(f"WARNING: runtime modes available: {modes} (want python3.11 and python3.12+)")
     opt = unpack_layer()
+    compared = {}
+    for spec in args.cold_compare:
+        name, _, path = spec.partition("=")
+        compared[name] = (unpack_layer(Path(path)), Path(path))
     info = machine.describe(modes)
     print("\n".join(machine.lines(info)), flush=True)
     checks: list[Check] = []
@@ -138,7 +150,7 @@ def main() -> int:
         step(
             "cold",
             "1. Cold start (spawn to first /next)",
-            lambda: cold_start.measure(opt, modes, sizes.cold_start_runs, args.seed),
+            lambda: cold_start.measure(opt, modes, sizes.cold_start_runs, args.seed, compared),
             cold_start,
             lambda r: [plots.cold_start(r)],
         )
@@ -184,7 +196,8 @@ def main() -> int:
             lambda r: [plots.thread_timer(r, hook_results)],
         )
     finally:
-        remove_layer(opt)
+        for folder in [opt, *(unpacked for unpacked, _ in compared.values())]:
+            remove_layer(folder)
 
     seconds = time.monotonic() - started
     misses = _misses(checks, done)
