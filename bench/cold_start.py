@@ -1,158 +1,356 @@
-"""Cold start: spawn to the first ``/next`` in the local Lambda runtime, with and without the
-layer (without = the layer's opt folder present, no exec wrapper), per runtime mode, for an
-empty function and one that imports boto3 at init. Runs are interleaved (with/without
-alternate, the order flips every round) so that drift hits both sides alike.
+"""Cold start: what the layer adds from the spawn of the runtime process to its first ``/next``
+in the local Lambda runtime, per runtime mode, for an empty function and one that imports boto3
+at init. Two figures per start:
+
+- wall clock, spawn to the first ``/next``;
+- CPU time of the runtime process up to its first ``/next`` (bash bootstrap, exec wrapper and
+  Python are one process that execs; the Runtime API reads ``/proc/<pid>/task/*/schedstat``
+  when that ``/next`` arrives). Another process on the other core moves the wall clock by
+  milliseconds; it moves the CPU time far less, so the target is judged on CPU time when the
+  machine is busy.
+
+"without" is the layer's opt folder present with no exec wrapper. Arms are interleaved (the
+order rotates every round) so that drift hits every arm alike. The layer is unpacked sealed
+(``common.seal``): Python can only use the bytecode the zip ships, as in Lambda's read-only
+/opt.
+
+    .venv/bin/python bench/cold_start.py [--runs N] [--compare before=/path/old.zip]
+
+runs this step alone and prints its table (``--compare`` adds arms: another build of the
+layer, measured in the same interleaved run).
 """
 
 from __future__ import annotations
 
+import os
 import time
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import import_probe
-from common import FUNCTIONS, Check, bootstrap_median_diff, kill_runtime, median, pct
+from common import (
+    FUNCTIONS,
+    LAYER_ZIP,
+    Check,
+    bootstrap_paired_median,
+    kill_runtime,
+    median,
+    pct,
+)
 from locallambda import LocalLambda
 
 FUNCTIONS_MEASURED = {"empty": "no imports at init", "with_boto3": "imports boto3 at init"}
-TARGET_MS = 5.0
+TARGET_MS = 1.5  # median added, CPU time (and wall clock when the machine is idle)
+TARGET_CI_MS = 3.0  # the 95 % interval's upper end stays below this
+BUSY_LOAD = 1.0  # 1-minute load average at the start above which wall clock is not judged
+BASELINE = "without"
+MAIN = "layer"
 
 
-def _fresh_start(fn: LocalLambda) -> float:
-    """Kill the live runtime process (if any) and time a new one to its first /next."""
+def _fresh_start(fn: LocalLambda) -> tuple[float, float]:
+    """Kill the live runtime process (if any), start a new one: (wall ms, CPU ms) to /next."""
     kill_runtime(fn)
-    return fn.start()
+    wall = fn.start()
+    cpu = fn.init_cpu_ms
+    if cpu is None:
+        raise RuntimeError("no CPU time for the runtime process at its first /next")
+    return wall, cpu
 
 
-def wrapper_alone(opt: Path, runs: int = 200) -> float:
-    """Median ms the exec wrapper adds to exec'ing a trivial command (interleaved)."""
-    import subprocess
-
-    plain: list[float] = []
-    wrapped: list[float] = []
+def wrapper_alone(opt: Path, runs: int = 200) -> dict[str, float]:
+    """Median wall and CPU ms the exec wrapper adds to exec'ing a trivial command
+    (``timeout-guard /bin/true`` against ``/bin/true``, interleaved; CPU from ``wait4``)."""
+    samples: dict[str, dict[str, list[float]]] = {
+        k: {"wall": [], "cpu": []} for k in ("plain", "wrapped")
+    }
+    commands = {"plain": ["/bin/true"], "wrapped": [str(opt / "timeout-guard"), "/bin/true"]}
+    env = {"PATH": "/usr/bin:/bin"}
     for i in range(runs):
-        pair = ((plain, ["/bin/true"]), (wrapped, [str(opt / "timeout-guard"), "/bin/true"]))
-        for sink, cmd in pair if i % 2 == 0 else pair[::-1]:
+        for name in ("plain", "wrapped") if i % 2 == 0 else ("wrapped", "plain"):
             started = time.perf_counter()
-            subprocess.run(cmd, check=True)
-            sink.append((time.perf_counter() - started) * 1000)
-    return median(wrapped) - median(plain)
+            pid = os.posix_spawn(commands[name][0], commands[name], env)
+            _, status, usage = os.wait4(pid, 0)
+            samples[name]["wall"].append((time.perf_counter() - started) * 1000)
+            samples[name]["cpu"].append((usage.ru_utime + usage.ru_stime) * 1000)
+            if os.waitstatus_to_exitcode(status) != 0:
+                raise RuntimeError(f"{commands[name]} failed")
+    return {
+        figure: median(samples["wrapped"][figure]) - median(samples["plain"][figure])
+        for figure in ("wall", "cpu")
+    }
 
 
-def measure(opt: Path, modes: list[str], runs: int, seed: int) -> dict[str, Any]:
-    results: dict[str, Any] = {"runs": runs, "cases": []}
-    wrapper = str(opt / "timeout-guard")
+def bytecode_tags(zip_path: Path) -> list[str]:
+    """The interpreters a layer zip ships bytecode for (``cpython-312``, ...)."""
+    with zipfile.ZipFile(zip_path) as archive:
+        return sorted({n.rsplit(".", 2)[-2] for n in archive.namelist() if n.endswith(".pyc")})
+
+
+def _order(arms: list[str], round_: int) -> list[str]:
+    """Rotate every round, and reverse every other lap, so no arm always follows another."""
+    k = round_ % len(arms)
+    order = arms[k:] + arms[:k]
+    return order[::-1] if (round_ // len(arms)) % 2 else order
+
+
+def _compare(arm: dict[str, list[float]], base: dict[str, list[float]], seed: int) -> dict:
+    """What ``arm`` adds to ``base``, per figure: the median of the paired differences (the
+    figure judged), its 95 % interval, and the difference of the medians (for reference)."""
+    out = {}
+    for figure in ("wall", "cpu"):
+        a, b = arm[figure], base[figure]
+        added, low, high = bootstrap_paired_median(a, b, seed)
+        out[figure] = {"added": added, "ci": [low, high], "medians": median(a) - median(b)}
+    return out
+
+
+def measure(
+    opt: Path,
+    modes: list[str],
+    runs: int,
+    seed: int,
+    others: Optional[dict[str, tuple[Path, Path]]] = None,
+    zip_path: Path = LAYER_ZIP,
+) -> dict[str, Any]:
+    """``opt``: ``zip_path`` unpacked. ``others``: more layers (name -> (unpacked opt, zip))
+    measured as arms of the same run."""
+    from common import written_into
+
+    zips = {MAIN: (opt, zip_path), **(others or {})}
+    layers = {name: unpacked for name, (unpacked, _) in zips.items()}
+    arms = [BASELINE, *layers]
+    results: dict[str, Any] = {
+        "runs": runs,
+        "arms": arms,
+        "cases": [],
+        "load_at_start": os.getloadavg()[0],
+        "bytecode": bytecode_tags(zip_path),
+    }
     for mode in modes:
         for function in FUNCTIONS_MEASURED:
             task = FUNCTIONS / function
-            with (
-                LocalLambda(task, "app.handler", opt_dir=opt, python=mode) as without,
-                LocalLambda(
-                    task, "app.handler", opt_dir=opt, exec_wrapper=wrapper, python=mode
-                ) as with_layer,
-            ):
-                for fn in (without, with_layer):  # warm the page cache and .pyc files
+            fns = {BASELINE: LocalLambda(task, "app.handler", opt_dir=opt, python=mode)}
+            for name, layer_opt in layers.items():
+                fns[name] = LocalLambda(
+                    task,
+                    "app.handler",
+                    opt_dir=layer_opt,
+                    exec_wrapper=str(layer_opt / "timeout-guard"),
+                    python=mode,
+                )
+            try:
+                for fn in fns.values():  # warm the page cache and the function's own .pyc
                     for _ in range(2):
                         _fresh_start(fn)
-                samples: dict[str, list[float]] = {"with": [], "without": []}
+                samples = {name: {"wall": [], "cpu": []} for name in arms}
                 for i in range(runs):
-                    order = (("with", with_layer), ("without", without))
-                    for name, fn in order if i % 2 == 0 else order[::-1]:
-                        samples[name].append(_fresh_start(fn))
-            w, wo = samples["with"], samples["without"]
-            low, high = bootstrap_median_diff(w, wo, seed)
+                    for name in _order(arms, i):
+                        wall, cpu = _fresh_start(fns[name])
+                        samples[name]["wall"].append(wall)
+                        samples[name]["cpu"].append(cpu)
+            finally:
+                for fn in fns.values():
+                    fn.close()
+            base = samples[BASELINE]
             results["cases"].append(
                 {
                     "mode": mode,
                     "function": function,
-                    "with": w,
-                    "without": wo,
-                    "median_with": median(w),
-                    "median_without": median(wo),
-                    "p90_with": pct(w, 90),
-                    "p90_without": pct(wo, 90),
-                    "added_ms": median(w) - median(wo),
-                    "paired_ms": median([a - b for a, b in zip(w, wo, strict=True)]),
-                    "added_ci": [low, high],
+                    "samples": samples,
+                    "median": {n: {f: median(s[f]) for f in s} for n, s in samples.items()},
+                    "p90": {n: {f: pct(s[f], 90) for f in s} for n, s in samples.items()},
+                    "added": {n: _compare(samples[n], base, seed) for n in layers},
+                    # the plot's view: wall clock of the main arm against the baseline
+                    "with": samples[MAIN]["wall"],
+                    "without": base["wall"],
+                    "added_ms": _compare(samples[MAIN], base, seed)["wall"]["added"],
                 }
             )
-    results["wrapper_ms"] = wrapper_alone(opt)
+    results["load_at_end"] = os.getloadavg()[0]
+    results["written"] = {name: written_into(o, z) for name, (o, z) in zips.items()}
+    results["wrapper"] = wrapper_alone(opt)
     results["probes"] = [
         import_probe.probe(opt, mode, function) for mode in modes for function in FUNCTIONS_MEASURED
     ]
     return results
 
 
+def _busy(results: dict[str, Any]) -> bool:
+    return results["load_at_start"] >= BUSY_LOAD
+
+
+def _passes(figure: dict[str, Any]) -> bool:
+    return figure["added"] <= TARGET_MS and figure["ci"][1] < TARGET_CI_MS
+
+
+def _value(figure: dict[str, Any]) -> str:
+    low, high = figure["ci"]
+    return f"{figure['added']:+.2f} ms (95% CI {low:+.2f}..{high:+.2f})"
+
+
 def checks(results: dict[str, Any]) -> list[Check]:
+    target = f"<= +{TARGET_MS:g} ms, CI < +{TARGET_CI_MS:g} ms"
+    busy = _busy(results)
     out = []
     for case in results["cases"]:
-        low, high = case["added_ci"]
+        cell = f"python{case['mode']}, {case['function']}"
+        added = case["added"][MAIN]
         out.append(
             Check(
                 "cold start",
-                f"added ms (median diff), python{case['mode']}, {case['function']}",
-                f"{case['added_ms']:+.1f} ms (95% CI {low:+.1f}..{high:+.1f})",
-                f"<= {TARGET_MS:.0f} ms",
-                case["added_ms"] <= TARGET_MS,
-                "CI spans the target: noise-limited" if low <= TARGET_MS <= high else "",
+                f"added CPU time to first /next (median of paired diffs), {cell}",
+                _value(added["cpu"]),
+                target,
+                _passes(added["cpu"]),
+            )
+        )
+        out.append(
+            Check(
+                "cold start",
+                f"added wall clock to first /next (median of paired diffs), {cell}",
+                _value(added["wall"]),
+                target,
+                None if busy else _passes(added["wall"]),
+                f"not judged: machine busy, load {results['load_at_start']:.1f} at the start; "
+                "judged on CPU time"
+                if busy
+                else "",
+            )
+        )
+    if any(results["written"].values()):
+        out.append(
+            Check(
+                "cold start",
+                "layer folder unchanged by the runs (as Lambda's read-only /opt)",
+                "files written: " + ", ".join(sorted({f for w in results["written"].values()
+                                                      for f in w})[:5]),
+                "none",
+                False,
             )
         )
     return out
 
 
 def miss_reason(results: dict[str, Any]) -> str:
-    missed = [c for c in results["cases"] if c["added_ms"] > TARGET_MS]
-    where = "; ".join(f"python{c['mode']} {c['function']} {c['added_ms']:+.1f} ms" for c in missed)
-    text = f"cold start above +{TARGET_MS:g} ms in: {where}."
-    text += (
-        f" The exec wrapper script alone costs {results['wrapper_ms']:.1f} ms (one POSIX sh "
-        "start, no other process); the rest is the layer's own modules, compiled at every cold "
-        "start because Lambda's /opt is read-only (no __pycache__)."
+    missed = [
+        (c, figure)
+        for c in results["cases"]
+        for figure in ("cpu", "wall")
+        if not _passes(c["added"][MAIN][figure]) and (figure == "cpu" or not _busy(results))
+    ]
+    where = "; ".join(
+        f"python{c['mode']} {c['function']} {figure} {c['added'][MAIN][figure]['added']:+.2f} ms"
+        for c, figure in missed
     )
-    probes = [p for p in results.get("probes", []) if p["function"] == "with_boto3"]
-    if probes:
-        p = max(probes, key=lambda p: p["total_ms"])
-        parts = ", ".join(f"{n} {ms:.1f} ms" for n, ms in p["packages"] if ms >= 0.5)
-        text += (
-            f" With boto3 at init the layer's botocore patch loads during init; the imports "
-            f"that happen only with the layer ({parts}; under the import profiler) are the cost."
-        )
-        text += (
-            " Deferring timeout_guard.sdk's own modules to the first create_client would "
-            "move the rest out of init."
-        )
-    if any(c["added_ci"][0] <= TARGET_MS for c in missed):
-        text += (
-            " Some intervals include the target: on this shared 2-core machine the spread is "
-            "large; `make bench FULL=1` doubles the runs."
-        )
+    wrapper = results["wrapper"]
+    text = f"cold start above +{TARGET_MS:g} ms (or its interval above +{TARGET_CI_MS:g} ms) in: "
+    text += f"{where}." if where else "none."
+    text += (
+        f" Of the added time, the exec wrapper alone is {wrapper['wall']:.2f} ms wall, "
+        f"{wrapper['cpu']:.2f} ms CPU (one more exec: a POSIX sh that execs Python); the rest "
+        "is loading the layer's modules from its bytecode and running them (10 modules by the "
+        "time the handler is loaded, 8 more when botocore is imported). Bytecode shipped for: "
+        f"{', '.join(results['bytecode']) or 'none'}; an interpreter without it compiles the "
+        "layer's modules at every cold start (compile() alone: about 7 ms for the start-up "
+        "modules and 6 more for the botocore patch on this machine). What would close the "
+        "rest: fewer modules on the start-up path (importlib's own work and unmarshalling cost "
+        "about 0.1 ms per module here, whatever its size); the wrapper's exec is the floor of "
+        "an exec wrapper. Intervals are wide on a busy 2-core machine: another process slows "
+        "the cold start's CPU time too (caches), by tens of ms for a boto3 import."
+    )
+    if any(results["written"].values()):
+        text += " The layer folder was written to during the runs: the figures are not Lambda's."
     return text
 
 
 def table(results: dict[str, Any]) -> list[str]:
+    layers = [a for a in results["arms"] if a != BASELINE]
     lines = [
-        f"{results['runs']} runs per cell, interleaved (with/without alternate, order flips "
-        "each round); spawn of the replica bootstrap to the first `/next`.",
+        f"{results['runs']} runs per cell and arm, interleaved (the order rotates each round; "
+        "added = median of the paired differences, with or without the layer in the same "
+        "round, and its 95% bootstrap interval over the pairs); "
+        "spawn of the replica bootstrap to the first `/next`: wall clock, and CPU time of the "
+        "runtime process (bash bootstrap, exec wrapper and Python: one process that execs; "
+        "`/proc/<pid>/task/*/schedstat` read when its first `/next` arrives). The layer folder "
+        "is sealed read-only as Lambda's /opt (`chattr +i` when run as root): Python uses only "
+        f"the bytecode the zip ships ({', '.join(results['bytecode']) or 'none'}). Target: "
+        f"median added <= +{TARGET_MS:g} ms with the 95% bootstrap interval below "
+        f"+{TARGET_CI_MS:g} ms; judged on CPU time when the machine is busy (1-minute load "
+        f"average {results['load_at_start']:.2f} at the start, {results['load_at_end']:.2f} at "
+        "the end, on 2 cores).",
         "",
-        "| runtime | function | without: median / p90 | with layer: median / p90 "
-        "| added (median diff) | 95% bootstrap CI | median of paired diffs |",
-        "|---|---|---|---|---|---|---|",
+        "| runtime | function | figure | without: median / p90 | "
+        + " | ".join(f"{n}: median / p90 | {n}: added [95% CI] | {n}: diff of medians"
+                     for n in layers)
+        + " | verdict |",
+        "|---|---|---|---|" + "---|---|---|" * len(layers) + "---|",
     ]
+    busy = _busy(results)
     for c in results["cases"]:
-        lo, hi = c["added_ci"]
-        lines.append(
-            f"| python{c['mode']} | {c['function']} ({FUNCTIONS_MEASURED[c['function']]}) "
-            f"| {c['median_without']:.1f} / {c['p90_without']:.1f} ms "
-            f"| {c['median_with']:.1f} / {c['p90_with']:.1f} ms "
-            f"| {c['added_ms']:+.1f} ms | {lo:+.1f} .. {hi:+.1f} ms | {c['paired_ms']:+.1f} ms |"
-        )
-    if results.get("probes"):
-        lines += [
-            "",
-            "Where the added time goes: the exec wrapper script alone (`timeout-guard /bin/true` "
-            f"against `/bin/true`, 200 interleaved runs) adds {results['wrapper_ms']:.1f} ms; "
-            "the imports that happen only with the layer:",
-            "",
-        ]
-        lines += [f"- {import_probe.describe(p)}" for p in results["probes"]]
+        for figure, label in (("cpu", "CPU"), ("wall", "wall")):
+            row = (
+                f"| python{c['mode']} | {c['function']} ({FUNCTIONS_MEASURED[c['function']]}) "
+                f"| {label} | {c['median'][BASELINE][figure]:.1f} / "
+                f"{c['p90'][BASELINE][figure]:.1f} ms "
+            )
+            for n in layers:
+                a = c["added"][n][figure]
+                lo, hi = a["ci"]
+                row += (
+                    f"| {c['median'][n][figure]:.1f} / {c['p90'][n][figure]:.1f} ms "
+                    f"| {a['added']:+.2f} ms [{lo:+.2f} .. {hi:+.2f}] | {a['medians']:+.2f} ms "
+                )
+            main = c["added"][MAIN][figure]
+            verdict = "n/a (busy)" if figure == "wall" and busy else (
+                "PASS" if _passes(main) else "**MISS**")
+            lines.append(row + f"| {verdict} |")
+    wrapper = results["wrapper"]
+    lines += [
+        "",
+        "Where the added time goes: the exec wrapper script alone (`timeout-guard /bin/true` "
+        f"against `/bin/true`, 200 interleaved runs) adds {wrapper['wall']:.2f} ms wall, "
+        f"{wrapper['cpu']:.2f} ms CPU; the imports that happen only with the layer:",
+        "",
+    ]
+    lines += [f"- {import_probe.describe(p)}" for p in results["probes"]]
+    for name, written in results["written"].items():
+        if written:
+            lines.append(f"- **{name}: files written into the layer folder**: {written[:5]}")
     return lines
+
+
+def main() -> int:
+    import argparse
+
+    from common import remove_layer, runtime_modes, unpack_layer
+
+    parser = argparse.ArgumentParser(description="cold-start step alone, printed")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--zip", type=Path, default=LAYER_ZIP, help="the layer measured")
+    parser.add_argument(
+        "--compare", action="append", default=[], metavar="NAME=ZIP",
+        help="another layer zip measured as an arm of the same run",
+    )
+    args = parser.parse_args()
+    modes = runtime_modes()
+    opt = unpack_layer(args.zip)
+    others = {}
+    try:
+        for spec in args.compare:
+            name, _, path = spec.partition("=")
+            others[name] = (unpack_layer(Path(path)), Path(path))
+        results = measure(opt, modes, args.runs, args.seed, others, zip_path=args.zip)
+    finally:
+        for o in [opt, *(unpacked for unpacked, _ in others.values())]:
+            remove_layer(o)
+    print("\n".join(table(results)))
+    print()
+    for c in checks(results):
+        print(f"{c.verdict:5s} {c.figure}: {c.value}  [{c.target}] {c.note}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

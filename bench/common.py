@@ -41,18 +41,50 @@ class Check:
 
 
 def unpack_layer(zip_path: Path = LAYER_ZIP) -> Path:
-    """The built layer as Lambda mounts it in /opt: modes kept, read-only (so, as in Lambda,
-    its modules are compiled at every cold start). ``remove_layer`` deletes it."""
+    """The built layer as Lambda mounts it in /opt: modes kept, read-only, sealed against root
+    (see ``seal``), so that, as in Lambda, Python finds only the bytecode the zip ships and
+    compiles the rest at every cold start. ``remove_layer`` deletes it."""
     from locallambda.layers import unpack_layer as unpack
 
     if not zip_path.exists():
         raise SystemExit(f"{zip_path} is missing: run `make layer`")
-    return unpack(zip_path, Path(tempfile.mkdtemp(prefix="bench-opt-")))
+    opt = unpack(zip_path, Path(tempfile.mkdtemp(prefix="bench-opt-")))
+    seal(opt)
+    return opt
+
+
+def seal(opt: Path) -> bool:
+    """Make ``opt`` read-only for root too (``chattr +i``), True when done.
+
+    Mode bits do not stop root: run as root, Python would write ``__pycache__`` into the
+    unpacked layer at the first start and every later "cold" start would load that bytecode,
+    which Lambda's read-only /opt never allows. Immutable files and folders stop it.
+    """
+    if os.geteuid() != 0:
+        return True  # the read-only modes are enough
+    done = subprocess.run(["chattr", "-R", "+i", str(opt)], capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"WARNING: could not seal {opt} (chattr +i: {done.stderr.strip()}); as root, "
+              "Python may write bytecode into it: cold starts would look faster than in Lambda")
+        return False
+    return True
+
+
+def written_into(opt: Path, zip_path: Path = LAYER_ZIP) -> list[str]:
+    """Files in ``opt`` that the zip does not hold (bytecode written by a run, say)."""
+    import zipfile
+
+    with zipfile.ZipFile(zip_path) as archive:
+        shipped = {n.rstrip("/") for n in archive.namelist()}
+    found = {p.relative_to(opt).as_posix() for p in opt.rglob("*")}
+    return sorted(found - shipped)
 
 
 def remove_layer(opt: Path) -> None:
     from locallambda.layers import make_writable
 
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-R", "-i", str(opt)], capture_output=True)
     make_writable(opt)
     shutil.rmtree(opt, ignore_errors=True)
 
@@ -84,6 +116,19 @@ def bootstrap_median_diff(
     diffs = np.median(xa[ia], axis=1) - np.median(xb[ib], axis=1)
     low, high = np.percentile(diffs, [2.5, 97.5])
     return float(low), float(high)
+
+
+def bootstrap_paired_median(
+    a: Sequence[float], b: Sequence[float], seed: int, rounds: int = 4000
+) -> tuple[float, float, float]:
+    """Median of the paired differences a[i] - b[i] and its 95 % bootstrap interval (pairs
+    resampled together). For interleaved runs: the pairs ran side by side, so whatever slowed
+    both (another process on the machine) cancels out of each difference."""
+    rng = np.random.default_rng(seed)
+    diffs = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    index = rng.integers(0, len(diffs), size=(rounds, len(diffs)))
+    low, high = np.percentile(np.median(diffs[index], axis=1), [2.5, 97.5])
+    return float(np.median(diffs)), float(low), float(high)
 
 
 def run_json(script: str, *args: str, env: Optional[dict[str, str]] = None, timeout: float = 900):

@@ -1,7 +1,7 @@
 """Where the layer's start-up time goes: cold starts under ``PYTHONPROFILEIMPORTTIME=1`` in the
 local Lambda runtime with and without the layer. The modules imported only with the layer are
-its import cost (self times summed per top-level package: timeout_guard, its vendored wrapt,
-and whatever they import that the function never would, such as asyncio)."""
+its import cost (self times summed per module of the layer, ``timeout_guard.sdk`` as one, and
+per top-level package for anything else the layer alone imports)."""
 
 from __future__ import annotations
 
@@ -26,11 +26,9 @@ def self_times(stderr: str) -> dict[str, int]:
 
 
 def _group(name: str) -> str:
-    """timeout_guard._vendor.wrapt, timeout_guard.sdk, ...; other packages by top level."""
+    """timeout_guard.guard, timeout_guard.sdk (with its modules), ...; others by top level."""
     parts = name.split(".")
-    if parts[0] == "timeout_guard":
-        return ".".join(parts[: 3 if parts[1:2] == ["_vendor"] else 2])
-    return parts[0]
+    return ".".join(parts[:2]) if parts[0] == "timeout_guard" else parts[0]
 
 
 def _start(opt: Path, mode: str, function: str, layer: bool) -> dict[str, int]:

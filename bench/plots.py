@@ -25,28 +25,34 @@ def _save(fig: Any, name: str) -> Path:
 
 
 def cold_start(results: dict[str, Any]) -> Path:
+    """Wall clock (top) and CPU time (bottom) to the first /next, with and without the layer."""
     functions = sorted({c["function"] for c in results["cases"]}, key=["empty", "with_boto3"].index)
-    fig, axes = plt.subplots(1, len(functions), figsize=(5.5 * len(functions), 4.2), squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(functions), figsize=(5.5 * len(functions), 7.6), squeeze=False
+    )
     rng = np.random.default_rng(0)
-    for ax, function in zip(axes[0], functions, strict=True):
-        cases = [c for c in results["cases"] if c["function"] == function]
-        data, labels, colours = [], [], []
-        for c in cases:
-            for side in ("without", "with"):
-                data.append(c[side])
-                labels.append(f"py{c['mode']}\n{side}")
-                colours.append(COLOURS[side])
-        box = ax.boxplot(data, patch_artist=True, showfliers=False, widths=0.55)
-        for patch, colour in zip(box["boxes"], colours, strict=True):
-            patch.set_facecolor(colour)
-            patch.set_alpha(0.35)
-        for i, values in enumerate(data, 1):
-            ax.scatter(i + rng.uniform(-0.15, 0.15, len(values)), values, s=7, c=colours[i - 1])
-        ax.set_xticks(range(1, len(labels) + 1), labels)
-        ax.set_ylabel("spawn to first /next (ms)")
-        added = ", ".join(f"py{c['mode']} {c['added_ms']:+.1f} ms" for c in cases)
-        ax.set_title(f"{function}: added (median) {added}", fontsize=9)
-    fig.suptitle(f"Cold start with and without the layer ({results['runs']} runs each)")
+    for row, (figure, label) in enumerate((("wall", "wall clock"), ("cpu", "CPU time"))):
+        for ax, function in zip(axes[row], functions, strict=True):
+            cases = [c for c in results["cases"] if c["function"] == function]
+            data, labels, colours = [], [], []
+            for c in cases:
+                for side, arm in (("without", "without"), ("with", "layer")):
+                    data.append(c["samples"][arm][figure])
+                    labels.append(f"py{c['mode']}\n{side}")
+                    colours.append(COLOURS[side])
+            box = ax.boxplot(data, patch_artist=True, showfliers=False, widths=0.55)
+            for patch, colour in zip(box["boxes"], colours, strict=True):
+                patch.set_facecolor(colour)
+                patch.set_alpha(0.35)
+            for i, values in enumerate(data, 1):
+                ax.scatter(i + rng.uniform(-0.15, 0.15, len(values)), values, s=5, c=colours[i - 1])
+            ax.set_xticks(range(1, len(labels) + 1), labels)
+            ax.set_ylabel(f"{label} to first /next (ms)")
+            added = ", ".join(
+                f"py{c['mode']} {c['added']['layer'][figure]['added']:+.2f} ms" for c in cases
+            )
+            ax.set_title(f"{function}, {label}: added (median paired) {added}", fontsize=8)
+    fig.suptitle(f"Cold start with and without the layer ({results['runs']} interleaved runs each)")
     return _save(fig, "cold_start.png")
 
 

@@ -1,12 +1,15 @@
 """`make bench`: every benchmark in one run, side by side, into bench/results.md and
 bench/plots/*.png, with the figures printed as they come.
 
-    .venv/bin/python bench/run.py [--full] [--seed N] [--only STEP,...]
+    .venv/bin/python bench/run.py [--full] [--seed N] [--only STEP,...] [--cold-compare NAME=ZIP]
 
 Steps: runtime, cold, invoke, sdk, hang, hook, thread.
 
 Quick by default (a few minutes); ``--full`` (``make bench FULL=1``) adds the long cases:
-botocore's own 60 s defaults on hung endpoints (several minutes) and larger samples.
+botocore's own 60 s defaults on hung endpoints (several minutes) and larger samples. With
+``--only``, the sections of the steps run replace theirs in the existing results.md (and their
+summary rows); the others keep the figures of the run that made them, and the file says which
+run each comes from.
 Expects ``make layer`` and ``make runtimes`` to have run (the Makefile target does both).
 """
 
@@ -17,6 +20,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import cold_start
@@ -34,7 +38,8 @@ from common import Check, remove_layer, runtime_modes, unpack_layer
 
 @dataclass
 class Sizes:
-    cold_runs: int
+    cold_runs: int  # the bare runtime's own cold starts (section 0)
+    cold_start_runs: int  # per cell and arm, with and without the layer (section 1)
     invoke_calls: int
     sdk_repeats: int
     hang_repeats: int
@@ -45,6 +50,7 @@ class Sizes:
 
 QUICK = Sizes(
     cold_runs=30,
+    cold_start_runs=100,
     invoke_calls=2000,
     sdk_repeats=2,
     hang_repeats=3,
@@ -54,6 +60,7 @@ QUICK = Sizes(
 )
 FULL = Sizes(
     cold_runs=60,
+    cold_start_runs=200,
     invoke_calls=5000,
     sdk_repeats=3,
     hang_repeats=5,
@@ -81,6 +88,13 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="long cases, larger samples")
     parser.add_argument("--seed", type=int, default=20261123, help="RNG seed (recorded)")
     parser.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
+    parser.add_argument(
+        "--cold-compare",
+        action="append",
+        default=[],
+        metavar="NAME=ZIP",
+        help="another build of the layer, measured as one more arm of the cold start step",
+    )
     args = parser.parse_args()
     only = set(args.only.split(","))
     sizes = FULL if args.full else QUICK
@@ -89,6 +103,10 @@ def main() -> int:
     if len(modes) < 2:
         print(f"WARNING: runtime modes available: {modes} (want python3.11 and python3.12+)")
     opt = unpack_layer()
+    compared = {}
+    for spec in args.cold_compare:
+        name, _, path = spec.partition("=")
+        compared[name] = (unpack_layer(Path(path)), Path(path))
     info = machine.describe(modes)
     print("\n".join(machine.lines(info)), flush=True)
     checks: list[Check] = []
@@ -106,13 +124,15 @@ def main() -> int:
         t0 = time.monotonic()
         try:
             results = run()
-            section = report.Section(title, module.table(results), draw(results))
+            section = report.Section(title, module.table(results), draw(results), key=key)
             checks.extend(module.checks(results))
             done.append((module, results))
         except Exception as error:
             traceback.print_exc()
             failed.append(key)
-            section = report.Section(title, [], error=f"{type(error).__name__}: {error}")
+            section = report.Section(
+                title, [], error=f"{type(error).__name__}: {error}", key=key
+            )
             results = None
         section.lines.append(f"_({time.monotonic() - t0:.0f} s)_")
         sections.append(section)
@@ -130,7 +150,7 @@ def main() -> int:
         step(
             "cold",
             "1. Cold start (spawn to first /next)",
-            lambda: cold_start.measure(opt, modes, sizes.cold_runs, args.seed),
+            lambda: cold_start.measure(opt, modes, sizes.cold_start_runs, args.seed, compared),
             cold_start,
             lambda r: [plots.cold_start(r)],
         )
@@ -176,11 +196,16 @@ def main() -> int:
             lambda r: [plots.thread_timer(r, hook_results)],
         )
     finally:
-        remove_layer(opt)
+        for folder in [opt, *(unpacked for unpacked, _ in compared.values())]:
+            remove_layer(folder)
 
     seconds = time.monotonic() - started
     misses = _misses(checks, done)
     text = report.render(info, checks, sections, misses, args.full, seconds, args.seed)
+    if only != set(STEPS) and report.BENCH.joinpath("results.md").exists():
+        # Some steps only: the other sections keep the figures of the run that made them.
+        old = report.BENCH.joinpath("results.md").read_text()
+        text = report.splice(old, info, checks, sections, misses, args.full, seconds, args.seed)
     path = report.write(text)
     print("\n== Summary ==")
     print("\n".join(report.summary_table(checks)))

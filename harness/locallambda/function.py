@@ -269,6 +269,7 @@ class LocalLambda:
                 start_new_session=True,  # its own process group, killed as a whole
             )
         process = _Process(popen, out, err, spawned_at)
+        self.api.watch(popen.pid)
         self.pids.append(popen.pid)
         _spawned.append(popen.pid)
 
@@ -291,6 +292,14 @@ class LocalLambda:
         process = self._process
         if process is not None and not process.exited.is_set():
             self._kill(process)
+
+    @property
+    def init_cpu_ms(self) -> Optional[float]:
+        """CPU time of the latest runtime process from its spawn to its first ``/next`` (bash
+        bootstrap, exec wrapper and Python, all one process; see ``processes.cpu_ns``); None
+        until that ``/next`` came."""
+        ns = self.api.first_next_cpu_ns
+        return None if ns is None else ns / 1e6
 
     @property
     def pid(self) -> Optional[int]:

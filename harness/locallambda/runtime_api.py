@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 
+from .processes import cpu_ns
+
 API_PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
 
@@ -64,6 +66,8 @@ class RuntimeAPIServer:
         self.active: Optional[PendingInvocation] = None  # handed out, no result yet
         self.init_error: Optional[dict[str, Any]] = None
         self.first_next_at: Optional[float] = None  # of the current generation
+        self.runtime_pid: Optional[int] = None  # the current generation's process
+        self.first_next_cpu_ns: Optional[int] = None  # its CPU time when its first /next came
         self.polls_waiting = 0  # /next requests inside take_next right now
         # SnapStart: /restore/next answers after this pause (the snapshot is "restored" later;
         # a real restore also resumes the process on another host, which is not reproduced).
@@ -89,8 +93,15 @@ class RuntimeAPIServer:
             self.generation += 1
             self.init_error = None
             self.first_next_at = None
+            self.runtime_pid = None
+            self.first_next_cpu_ns = None
             self.active = None
             self.cond.notify_all()
+
+    def watch(self, pid: int) -> None:
+        """The current generation runs as ``pid``: read its CPU time at its first /next."""
+        with self.cond:
+            self.runtime_pid = pid
 
     def offer(self, invocation: PendingInvocation) -> None:
         with self.cond:
@@ -125,6 +136,8 @@ class RuntimeAPIServer:
         with self.cond:
             if generation == self.generation and self.first_next_at is None:
                 self.first_next_at = time.monotonic()
+                if self.runtime_pid is not None:
+                    self.first_next_cpu_ns = cpu_ns(self.runtime_pid)
                 self.cond.notify_all()
             self.polls_waiting += 1
             self.cond.notify_all()

@@ -121,14 +121,22 @@ def test_layout_root_and_python_top_level(layer_zip):
     assert not [n for n in names if "_vendor" in n]  # nothing vendored any more
 
 
-def test_no_bytecode_native_code_or_caches(layer_zip):
+def test_no_native_code_caches_or_stray_bytecode(layer_zip):
+    # Bytecode only where importlib looks for it, beside a shipped source (tests/packaging/
+    # test_bytecode.py checks each pyc against its source); nothing native, no tool caches.
     with zipfile.ZipFile(layer_zip) as archive:
-        names = archive.namelist()
-    bad = [
-        n
-        for n in names
-        if "__pycache__" in n or n.endswith((".pyc", ".pyo", ".so", ".c", ".pyi")) or "/." in n
-    ]
+        names = set(archive.namelist())
+    bad = []
+    for n in sorted(names):
+        if n.endswith((".pyo", ".so", ".c", ".pyi")) or "/." in n:
+            bad.append(n)
+        elif n.endswith(".pyc"):
+            folder, _, file = n.rpartition("/__pycache__/")
+            stem, tag, _ = file.rsplit(".", 2) if file.count(".") >= 2 else ("", "", "")
+            if not (folder and tag.startswith("cpython-3") and f"{folder}/{stem}.py" in names):
+                bad.append(n)
+        elif "__pycache__" in n and not n.endswith("/__pycache__/"):
+            bad.append(n)
     assert bad == []
 
 

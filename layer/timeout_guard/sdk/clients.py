@@ -15,7 +15,11 @@ from typing import Any, Callable, Optional
 from ..settings import Settings
 from . import read_timeouts
 from .merge import Merged, merge
-from .wrapping import Wrapper, argument, layer_failed
+from .wrapping import argument, layer_failed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .wrapping import Wrapper
 
 CONFIG_INDEX = 9  # create_client(service_name, region_name, ..., aws_session_token, config, ...)
 

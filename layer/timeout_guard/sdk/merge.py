@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from botocore.config import Config
@@ -27,13 +26,19 @@ _DEFAULTS: dict[str, Any] = dict(Config.OPTION_DEFAULTS)
 _SKIP = {"inject_host_prefix"}  # a property with a private "UNSET" marker: never infer it
 
 
-@dataclass(frozen=True)
 class Merged:
-    """The config to create the client with, and what the function chose itself."""
+    """The config to create the client with, and what the function chose itself.
 
-    config: Config
-    own_read: float  # the read timeout without the layer (function's own, else botocore's)
-    user_chose_read: bool
+    A plain class: ``@dataclass`` compiles its methods with ``exec`` while this module loads,
+    which was most of the module's share of a cold start.
+    """
+
+    __slots__ = ("config", "own_read", "user_chose_read")
+
+    def __init__(self, config: Config, own_read: float, user_chose_read: bool) -> None:
+        self.config = config
+        self.own_read = own_read  # the read timeout without the layer (own, else botocore's)
+        self.user_chose_read = user_chose_read
 
 
 def chosen(config: Optional[Config], name: str) -> Any:

@@ -10,12 +10,16 @@ applies between two events). Services are named by the client name
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Optional
 
-Params = Mapping[str, Any]
-Rule = Callable[[Params], Optional[float]]  # None: the client's read timeout applies
-# A built-in entry: (the client's read timeout, the floor) -> the rule.
-Builtin = Callable[[float, float], Rule]
+TYPE_CHECKING = False  # the aliases below are for annotations only: no typing work at import
+if TYPE_CHECKING:
+    from typing import Callable, Mapping
+
+    Params = Mapping[str, Any]
+    Rule = Callable[[Params], Optional[float]]  # None: the client's read timeout applies
+    # A built-in entry: (the client's read timeout, the floor) -> the rule.
+    Builtin = Callable[[float, float], Rule]
 
 SQS_MAX_WAIT = 20.0  # the longest long poll, per request or set on the queue
 EVENT_STREAM_READ_TIMEOUT = 300.0  # between two events of a stream

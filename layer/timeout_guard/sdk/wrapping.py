@@ -16,7 +16,9 @@ import functools
 import logging
 from typing import Any, Callable
 
-Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
+TYPE_CHECKING = False  # the alias below is for annotations only: no typing work at import
+if TYPE_CHECKING:
+    Wrapper = Callable[[Callable[..., Any], Any, tuple, dict], Any]
 
 MARK = "__timeout_guard_wrapper__"
 MISSING = object()

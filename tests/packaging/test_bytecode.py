@@ -1,0 +1,268 @@
+"""The bytecode shipped in the layer: where importlib looks for it, for the versions the build
+lists, each pyc the compilation of the source beside it, and used by the runtime without hiding
+the real source files from tracebacks and the guard.
+
+An unchecked-hash pyc (PEP 552) is never compared with its source again: a stale one would run
+code that is not the shipped source. So every pyc is checked here, by the interpreter it is for.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import mode_params, write_function
+from locallambda import LAYER_ZIP
+from test_artifact import (  # noqa: F401 - layer_zip and opt: module fixtures shared from there
+    REPO,
+    _interpreters,
+    build,
+    copy_sources,
+    layer_zip,
+    opt,
+    sha256,
+)
+
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14")
+BYTECODE_PYTHONS = ("3.11", "3.12")  # tools/build_layer.py's default
+STUCK = REPO / "tests" / "guard" / "functions" / "stuck"
+_LISTED = re.compile(r"^bytecode for python(3\.\d+): (cpython-3\d+|none)\b", re.M)
+
+
+def pyc_tags(zip_path: Path) -> set[str]:
+    with zipfile.ZipFile(zip_path) as archive:
+        return {n.rsplit(".", 2)[-2] for n in archive.namelist() if n.endswith(".pyc")}
+
+
+@pytest.fixture(scope="module")
+def build_output(tmp_path_factory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("listed") / "layer.zip"
+    return out, build("--zip", str(out)).stdout
+
+
+def test_build_lists_the_versions_it_compiled_for(build_output):
+    zip_path, stdout = build_output
+    listed = dict(_LISTED.findall(stdout))
+    assert sorted(listed) == list(SUPPORTED), stdout  # one line per supported version
+    compiled = {tag for tag in listed.values() if tag != "none"}
+    assert compiled == pyc_tags(zip_path)
+    for version, tag in listed.items():
+        assert tag in ("none", f"cpython-{version.replace('.', '')}"), (version, tag)
+
+
+def test_every_module_has_bytecode_for_each_version_listed(layer_zip):  # noqa: F811
+    with zipfile.ZipFile(layer_zip) as archive:
+        names = set(archive.namelist())
+    sources = {n for n in names if n.endswith(".py")}
+    tags = pyc_tags(layer_zip)
+    assert tags, "the layer ships no bytecode"
+    for tag in tags:
+        expected = {
+            f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc"
+            for folder, _, file in (s.rpartition("/") for s in sources)
+        }
+        assert expected <= names, sorted(expected - names)
+
+
+def test_a_version_not_asked_for_gets_no_bytecode(tmp_path):
+    out = tmp_path / "one.zip"
+    stdout = build("--zip", str(out), "--python", "3.12").stdout
+    listed = dict(_LISTED.findall(stdout))
+    assert pyc_tags(out) <= {"cpython-312"}
+    assert all(listed[v] == "none" for v in SUPPORTED if v != "3.12"), stdout
+    sources_only = tmp_path / "none.zip"
+    build("--zip", str(sources_only), "--python", "none")
+    assert pyc_tags(sources_only) == set()
+
+
+def test_unknown_version_is_refused(tmp_path):
+    result = build("--zip", str(tmp_path / "x.zip"), "--python", "3.9", check=False)
+    assert result.returncode == 2 and "3.9: supported are 3.10" in result.stderr
+    assert not (tmp_path / "x.zip").exists()
+
+
+# Run by each interpreter on the unpacked layer: every pyc of its own cache tag must be an
+# unchecked-hash pyc of the source beside it, hashed and compiled by this interpreter; then the
+# package imports with no .py of the layer opened (the pycs are what runs).
+CHECK_PYCS = textwrap.dedent(
+    """
+    import importlib.util, json, marshal, os, sys
+
+    root = sys.argv[1]
+    checked, missing = [], []
+    for folder, _, files in sorted(os.walk(root)):
+        for file in sorted(f for f in files if f.endswith(".py")):
+            source_path = os.path.join(folder, file)
+            rel = os.path.relpath(source_path, root)
+            pyc_path = importlib.util.cache_from_source(source_path)
+            if not os.path.exists(pyc_path):
+                missing.append(rel)
+                continue
+            with open(pyc_path, "rb") as f:
+                data = f.read()
+            with open(source_path, "rb") as f:
+                source = f.read()
+            assert data[:4] == importlib.util.MAGIC_NUMBER, rel
+            assert int.from_bytes(data[4:8], "little") == 0b01, rel  # hash-based, unchecked
+            assert data[8:16] == importlib.util.source_hash(source), rel
+            code = marshal.loads(data[16:])
+            expected = compile(source, source_path, "exec", dont_inherit=True, optimize=2)
+            assert code == expected, rel
+            checked.append(rel)
+
+    opened = []
+    sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
+    sys.path.insert(0, root)
+    import timeout_guard, timeout_guard._startup, timeout_guard.bootstrap, timeout_guard.sdk
+    import timeout_guard.sdk.errors  # imports botocore: the test venv has it
+    from timeout_guard.sdk import accounting, attempts, clients, merge, read_timeouts, wrapping
+    layer_files = [p for p in opened if os.path.join(root, "timeout_guard") in p]
+    print(json.dumps({
+        "tag": sys.implementation.cache_tag, "checked": checked, "missing": missing,
+        "sources_opened": sorted(p for p in layer_files if p.endswith(".py")),
+        "pycs_opened": len([p for p in layer_files if p.endswith(".pyc")]),
+    }))
+    """
+)
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_every_pyc_matches_its_source_and_is_what_runs(layer_zip, opt, python):  # noqa: F811
+    botocore_dir = Path(__import__("botocore").__file__).parents[1]
+    # -X no_debug_ranges: the build compiles that way, so compile() here gives the same code.
+    # PYTHONPATH (so not -I): the sdk modules import botocore, from the test venv.
+    result = subprocess.run(
+        [python, "-s", "-X", "no_debug_ranges", "-c", CHECK_PYCS, str(opt / "python")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(botocore_dir), "PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    if result.returncode != 0 and "No module named 'botocore" in result.stderr:
+        pytest.skip(f"{python} cannot import the test venv's botocore")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    with zipfile.ZipFile(layer_zip) as archive:
+        sources = sorted(n[len("python/") :] for n in archive.namelist() if n.endswith(".py"))
+    if report["tag"] in pyc_tags(layer_zip):
+        assert sorted(report["checked"]) == sources
+        assert report["sources_opened"] == []  # imported from bytecode alone
+        assert report["pycs_opened"] >= 10
+    else:  # no bytecode for this interpreter: simply absent, compiled from source
+        assert report["checked"] == []
+        assert report["sources_opened"]
+
+
+def test_reproducible_whatever_the_hash_seed(tmp_path):
+    # python3.10 marshals set constants in hash order (3.11+ sorts them), and str hashes are
+    # salted per process: the build must fix the seed for its bytecode to be reproducible.
+    from locallambda import find_interpreter
+
+    if find_interpreter("3.10") is None:
+        pytest.skip("no python3.10 here (the only version whose bytecode depends on the seed)")
+    root = copy_sources(tmp_path / "src", mtime=1_000_000_000, file_mode=0o644, dir_mode=0o755)
+    words = ", ".join(f'"word{i}"' for i in range(24))
+    (root / "layer" / "timeout_guard" / "sets.py").write_text(
+        f"def known(word):\n    return word in {{{words}}}\n"
+    )
+    digests = set()
+    for attempt in range(3):
+        out = tmp_path / f"{attempt}.zip"
+        build("--zip", str(out), "--python", "3.10", "3.12", root=root)
+        digests.add(sha256(out))
+    assert len(digests) == 1, digests
+
+
+PROBE = """
+import sys
+import traceback
+
+
+def handler(event, context):
+    mods = {name: m for name, m in sys.modules.items()
+            if name == "timeout_guard" or name.startswith("timeout_guard.")}
+    found = {}
+    for name, module in sorted(mods.items()):
+        codes = [v.__code__ for v in vars(module).values()
+                 if getattr(v, "__module__", None) == name and hasattr(v, "__code__")]
+        columns = None  # python3.10 code has no column positions at all
+        if codes and hasattr(codes[0], "co_positions"):
+            columns = sorted({str(p[2]) for c in codes for p in c.co_positions()})
+        found[name] = {
+            "file": module.__file__,
+            "code_files": sorted({c.co_filename for c in codes}),
+            "columns": columns,
+        }
+    from timeout_guard import post_import
+
+    seen = []
+    post_import.when_imported("json", lambda m: seen.extend(traceback.format_stack()))
+    return {"modules": found, "stack": seen}
+"""
+
+
+@pytest.mark.parametrize("version", mode_params())
+def test_runtime_uses_the_bytecode_and_names_the_real_files(
+    tmp_path, make_lambda, wrapper, layer_opt, version
+):
+    task = write_function(tmp_path / "probe", {"app.py": PROBE})
+    fn = make_lambda(task, "app.handler", python=version, opt_dir=layer_opt, exec_wrapper=wrapper)
+    result = fn.invoke({})
+    assert result.status == "success", result.logs
+    package = layer_opt / "python" / "timeout_guard"
+    shipped = f"cpython-{version.replace('.', '')}" in pyc_tags(LAYER_ZIP)
+    if version in BYTECODE_PYTHONS:  # `make layer` compiled for it: the runtime modes' versions
+        assert shipped, f"{LAYER_ZIP} has no bytecode for python{version}"
+    modules = result.payload["modules"]
+    assert {"timeout_guard.guard", "timeout_guard.bootstrap", "timeout_guard.alarm"} <= set(
+        modules
+    )
+    for name, info in modules.items():
+        real = str(package / (name.replace(".", "/")[len("timeout_guard/") :] or "__init__"))
+        assert info["file"] in (real + ".py", real + "/__init__.py"), (name, info["file"])
+        assert info["code_files"] in ([], [info["file"]]), (name, info["code_files"])
+        if shipped and info["columns"]:
+            # loaded from the shipped pyc (compiled without column ranges), not from source
+            assert info["columns"] == ["None"], name
+    stack = "".join(result.payload["stack"])
+    assert f'File "{package / "post_import.py"}", line' in stack, stack
+    assert "_run(name, hook, module)" in stack  # the source line, read from the real file
+
+
+@pytest.mark.parametrize("version", mode_params())
+def test_error_record_stack_names_the_function_not_the_layer(
+    tmp_path, make_lambda, wrapper, layer_opt, version
+):
+    # The guard finds the handler's entry frame and skips its own frames by comparing code
+    # file names with its modules' __file__: wrong names would show awslambdaric's and the
+    # layer's frames here.
+    fn = make_lambda(
+        STUCK,
+        "app.sleeping",
+        python=version,
+        opt_dir=layer_opt,
+        exec_wrapper=wrapper,
+        env={"TIMEOUT_GUARD_MARGIN_MS": "500", "AWS_LAMBDA_LOG_FORMAT": "JSON"},
+        timeout=2.0,
+    )
+    result = fn.invoke({"marker": str(tmp_path / "m")})
+    assert result.error_type == "LambdaTimeoutError", result.logs
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    ours = [r for r in records if r.get("logger") == "timeout_guard"]
+    assert len(ours) == 1, result.stdout
+    files = [line for line in ours[0]["stack"] if line.lstrip().startswith("File ")]
+    assert files and all(f'File "{STUCK / "app.py"}"' in line for line in files), ours[0]["stack"]
+    # The error's own traceback passes through the guard's frames: real files, real lines.
+    package = layer_opt / "python" / "timeout_guard"
+    layer_frames = [e for e in result.stack_trace if "timeout_guard" in e.split("\n")[0]]
+    assert layer_frames, result.stack_trace
+    for entry in layer_frames:
+        where, _, line = entry.strip().partition("\n")
+        assert where.startswith(f'File "{package}/'), entry
+        assert line.strip(), entry  # the source line, read from that file
+    assert any(e.strip().endswith("raise error") for e in layer_frames), layer_frames
