@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from harness import compare, provision, report, runner
-from harness.targets import CACHE, FULL, PINNED, TARGETS, Target, subset_paths
+from harness.targets import CACHE, FULL, LAYER_DIR, PINNED, TARGETS, Target, subset_paths
 
 
 def selected_paths(selection: str, src: Path, only: list[str] | None) -> list[str]:
@@ -45,9 +45,8 @@ def trust_problems(plain: runner.RunResult, patched: runner.RunResult, trees: di
     return problems
 
 
-def run_target(
-    target: Target, selection: str, sequential: bool, only: list[str] | None, reuse: bool
-) -> report.Summary:
+def run_target(target: Target, args: argparse.Namespace) -> report.Summary:
+    selection, only = args.selection, args.paths
     started = time.monotonic()
     base = CACHE / f"run-{target.botocore}-{'paths' if only else selection}"
     base.mkdir(parents=True, exist_ok=True)
@@ -56,11 +55,11 @@ def run_target(
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         raise SystemExit(f"another conformance run is using {base}") from None
-    if reuse:
+    if args.reuse:
         trees = {name: _tree(base / f"src-{name}") for name in RUNS}
         results = {name: runner.load(name, base / name) for name in RUNS}
     else:
-        trees, results = run_both(target, selection, sequential, only, base)
+        trees, results = run_both(target, selection, args.sequential, only, base, args.layer)
     expected = compare.read_expected(target.expected)
     comparison = compare.compare(
         results["plain"].outcomes,
@@ -91,7 +90,12 @@ def _tree(folder: Path) -> Path:
 
 
 def run_both(
-    target: Target, selection: str, sequential: bool, only: list[str] | None, base: Path
+    target: Target,
+    selection: str,
+    sequential: bool,
+    only: list[str] | None,
+    base: Path,
+    layer: Path,
 ) -> tuple[dict[str, Path], dict[str, runner.RunResult]]:
     """Set up, then run plain and patched (side by side unless ``sequential``)."""
     venv = provision.ensure_venv(target)
@@ -104,7 +108,9 @@ def run_both(
     for name in RUNS:
         out = base / name
         run_started = time.monotonic()
-        process = runner.start(venv, trees[name], paths, out, name == "patched")
+        process = runner.start(
+            venv, trees[name], paths, out, layer.resolve() if name == "patched" else None
+        )
         runs[name] = (process, out, run_started)
         if sequential:
             results[name] = runner.finish(name, *runs[name])
@@ -122,14 +128,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, help="write the counts here (results.md)")
     parser.add_argument("--paths", nargs="+", help="run these test paths only (development)")
     parser.add_argument(
+        "--layer",
+        type=Path,
+        default=LAYER_DIR,
+        help="folder holding timeout_guard/ (default: the repository's layer/)",
+    )
+    parser.add_argument(
         "--reuse", action="store_true", help="compare the last runs' outcomes again, run nothing"
     )
     args = parser.parse_args(argv)
     versions = args.botocore or [PINNED] + sorted(set(TARGETS) - {PINNED})
-    summaries = [
-        run_target(TARGETS[v], args.selection, args.sequential, args.paths, args.reuse)
-        for v in versions
-    ]
+    summaries = [run_target(TARGETS[version], args) for version in versions]
     if args.results:
         report.write_results(summaries, args.results)
         print(f"\nwrote {args.results}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,8 +49,8 @@ def print_summary(s: Summary, expected: dict[str, Expected]) -> None:
     for nodeid in c.new:
         print(f"   NEW DIFFERENCE: {nodeid} ({s.patched.outcomes.get(nodeid, 'missing')} patched)")
         print(_tail(s.patched.failures.get(nodeid, "(no failure text)")))
-    for cause, count in _causes(c.new, s.patched.failures).most_common():
-        print(f"   new differences by cause: {count} x {cause}")
+    for cause, nodeids in _by_cause(c.new, s.patched.failures).items():
+        print(f"   new differences by cause: {len(nodeids)} x {cause}")
     for nodeid in c.stale:
         entry = expected[nodeid]
         print(f"   STALE ENTRY (line {entry.line}): {nodeid} no longer differs: remove it")
@@ -67,13 +66,17 @@ def print_summary(s: Summary, expected: dict[str, Expected]) -> None:
     print(f"   logs: {s.plain.log.parent.parent}")
 
 
-def _causes(nodeids: list[str], failures: dict[str, str]) -> Counter[str]:
-    """The first ``E`` line of each failure: tells 70 failures with one cause at a glance."""
-    causes: Counter[str] = Counter()
+def _first_error(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.startswith("E ")]
+    return lines[0][1:].strip()[:160] if lines else "(no failure text)"
+
+
+def _by_cause(nodeids: list[str], failures: dict[str, str]) -> dict[str, list[str]]:
+    """Node ids grouped by the first ``E`` line of their failure, largest group first."""
+    groups: dict[str, list[str]] = {}
     for nodeid in nodeids:
-        lines = [ln for ln in failures.get(nodeid, "").splitlines() if ln.startswith("E ")]
-        causes[lines[0][1:].strip()[:160] if lines else "(no failure text)"] += 1
-    return causes
+        groups.setdefault(_first_error(failures.get(nodeid, "")), []).append(nodeid)
+    return dict(sorted(groups.items(), key=lambda item: -len(item[1])))
 
 
 def write_details(s: Summary, path: Path, expected: dict[str, Expected]) -> None:
@@ -109,8 +112,17 @@ def write_results(summaries: list[Summary], path: Path) -> None:
     for s in summaries:
         lines += ["", f"## botocore {s.botocore}", ""]
         if s.comparison.new:
-            lines.append("New differences (not in the expected list):")
-            lines += [f"- `{n}`" for n in s.comparison.new]
+            lines.append("New differences (not in the expected list), by cause:")
+            for cause, nodeids in _by_cause(s.comparison.new, s.patched.failures).items():
+                lines += [
+                    "",
+                    f"- {len(nodeids)} x `{cause}`",
+                    "",
+                    "  <details><summary>tests</summary>",
+                    "",
+                ]
+                lines += [f"  - `{n}`" for n in nodeids]
+                lines += ["", "  </details>"]
         else:
             lines.append("No new differences.")
         if s.comparison.gained:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .targets import LAYER_DIR, PLUGINS_DIR
+from .targets import PLUGINS_DIR
 
 # Variables that could make the tests (or the layer) behave differently from a clean machine:
 # the user's AWS settings and files, the layer's own settings, pytest and Python tweaks.
@@ -40,7 +40,7 @@ class RunResult:
     network: list[str] = field(default_factory=list)
 
 
-def test_env(out: Path, patched: bool) -> dict[str, str]:
+def test_env(out: Path, layer: Path | None) -> dict[str, str]:
     """A clean environment: empty HOME (no ~/.aws), no AWS_* variables, plugins importable."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(DROP_PREFIXES)}
     home = out / "home"
@@ -53,8 +53,8 @@ def test_env(out: Path, patched: bool) -> dict[str, str]:
         CONFORMANCE_OUT=str(out / "outcomes.json"),
         CONFORMANCE_NET_LOG=str(out / "network.log"),
     )
-    if patched:
-        env.update(CONFORMANCE_LAYER_DIR=str(LAYER_DIR), CONFORMANCE_PROOF=str(out / "proof.jsonl"))
+    if layer is not None:
+        env.update(CONFORMANCE_LAYER_DIR=str(layer), CONFORMANCE_PROOF=str(out / "proof.jsonl"))
     return env
 
 
@@ -77,17 +77,20 @@ def pytest_command(venv: Path, paths: list[str], patched: bool) -> list[str]:
     ]
 
 
-def start(venv: Path, src: Path, paths: list[str], out: Path, patched: bool) -> subprocess.Popen:
-    """Start one run in ``src`` (its own sdist tree); its output goes to ``out/pytest.log``."""
+def start(
+    venv: Path, src: Path, paths: list[str], out: Path, layer: Path | None
+) -> subprocess.Popen:
+    """Start one run in ``src`` (its own sdist tree), with the layer found in ``layer`` (the
+    folder holding ``timeout_guard/``) or plain; its output goes to ``out/pytest.log``."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("outcomes.json", "network.log", "proof.jsonl"):
         (out / stale).unlink(missing_ok=True)
     log = open(out / "pytest.log", "w", encoding="utf-8")  # noqa: SIM115 - closed by the child
     with log:
         return subprocess.Popen(
-            pytest_command(venv, paths, patched),
+            pytest_command(venv, paths, layer is not None),
             cwd=src,
-            env=test_env(out, patched),
+            env=test_env(out, layer),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
