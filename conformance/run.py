@@ -19,6 +19,8 @@ from pathlib import Path
 from harness import compare, provision, report, runner
 from harness.targets import CACHE, FULL, LAYER_DIR, PINNED, TARGETS, Target, subset_paths
 
+RUNS = ("plain", "patched")  # the same tests, without and with the layer
+
 
 def selected_paths(selection: str, src: Path, only: list[str] | None) -> list[str]:
     """The selection's test paths that exist in this sdist (older ones lack some files)."""
@@ -26,7 +28,9 @@ def selected_paths(selection: str, src: Path, only: list[str] | None) -> list[st
     return [p for p in paths if (src / p.split("::", 1)[0]).exists()]
 
 
-def trust_problems(plain: runner.RunResult, patched: runner.RunResult, trees: dict) -> list[str]:
+def trust_problems(
+    plain: runner.RunResult, patched: runner.RunResult, trees: dict[str, Path]
+) -> list[str]:
     """Reasons not to trust the comparison: a crashed run, a plain patched run, a wrong copy."""
     problems = []
     for run in (plain, patched):
@@ -46,6 +50,7 @@ def trust_problems(plain: runner.RunResult, patched: runner.RunResult, trees: di
 
 
 def run_target(target: Target, args: argparse.Namespace) -> report.Summary:
+    """One botocore version: run (or reuse) both runs, compare, report."""
     selection, only = args.selection, args.paths
     started = time.monotonic()
     base = CACHE / f"run-{target.botocore}-{'paths' if only else selection}"
@@ -82,10 +87,8 @@ def run_target(target: Target, args: argparse.Namespace) -> report.Summary:
     return summary
 
 
-RUNS = ("plain", "patched")
-
-
 def _tree(folder: Path) -> Path:
+    """The sdist root extracted in ``folder`` (``botocore-X.Y.Z/``)."""
     return next(p for p in folder.iterdir() if p.is_dir())
 
 

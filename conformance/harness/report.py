@@ -46,11 +46,13 @@ def print_summary(s: Summary, expected: dict[str, Expected]) -> None:
         f"   plain {s.plain.seconds:.0f} s, patched {s.patched.seconds:.0f} s, "
         f"wall clock {s.seconds:.0f} s"
     )
-    for nodeid in c.new:
-        print(f"   NEW DIFFERENCE: {nodeid} ({s.patched.outcomes.get(nodeid, 'missing')} patched)")
-        print(_tail(s.patched.failures.get(nodeid, "(no failure text)")))
     for cause, nodeids in _by_cause(c.new, s.patched.failures).items():
-        print(f"   new differences by cause: {len(nodeids)} x {cause}")
+        # The traceback of the first test of each cause; the others by name only.
+        print(f"   NEW DIFFERENCES, {len(nodeids)} x {cause}")
+        print(_tail(s.patched.failures.get(nodeids[0], "(no failure text)")))
+        for nodeid in nodeids:
+            outcome = s.patched.outcomes.get(nodeid, "missing")
+            print(f"   NEW DIFFERENCE: {nodeid} ({outcome} patched)")
     for nodeid in c.stale:
         entry = expected[nodeid]
         print(f"   STALE ENTRY (line {entry.line}): {nodeid} no longer differs: remove it")
