@@ -33,7 +33,9 @@ def find_python(version: str) -> str:
     for candidate in candidates:
         if _works(candidate):
             return candidate
-    raise SystemExit(f"no Python {version} interpreter found (PATH or pyenv): install it first")
+    # Better a run on another Python than none: the venv then says which one it used.
+    print(f"WARNING: no Python {version} (PATH or pyenv); using {sys.executable} instead")
+    return sys.executable
 
 
 def _works(python: str) -> bool:
@@ -47,11 +49,11 @@ def ensure_venv(target: Target) -> Path:
     """``.cache/conformance/venv-<botocore>/``, rebuilt when its requirements change."""
     venv = CACHE / f"venv-{target.botocore}"
     stamp = venv / ".installed"
-    wanted = hashlib.sha256(target.requirements.read_bytes()).hexdigest() + f" {target.python}"
+    python = find_python(target.python)
+    wanted = hashlib.sha256(target.requirements.read_bytes()).hexdigest() + f" {python}"
     if stamp.exists() and stamp.read_text() == wanted:
         return venv
     shutil.rmtree(venv, ignore_errors=True)
-    python = find_python(target.python)
     print(f"== venv for botocore {target.botocore} ({python}, {target.requirements.name})")
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
