@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,8 @@ def write_results(summaries: list[Summary], path: Path) -> None:
         "",
         "botocore's own `tests/unit` and `tests/functional`, run plain and with Timeout Guard",
         "started in the test process (`make conformance`; see README.md in this folder).",
-        f"Machine: {platform.machine()}, {_cores()} cores.",
+        f"Machine: {platform.machine()}, {_cores()} cores; load average over the last 15 min "
+        f"when written: {os.getloadavg()[2]:.1f} (wall clocks grow with other work on it).",
         "",
         "| botocore | Python | tests run | passed plain | passed patched | expected differences "
         "| new differences | stale entries | pass only patched | wall clock |",
@@ -140,6 +142,4 @@ def write_results(summaries: list[Summary], path: Path) -> None:
 
 
 def _cores() -> int:
-    import os
-
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
