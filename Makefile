@@ -51,6 +51,8 @@ runtimes: venv
 test: venv layer runtimes .cache/busybox
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest $(PYTEST_ARGS)
+	@echo "== botocore's own tests, plain and with the layer: the subset the patch touches (conformance/)"
+	$(VPY) conformance/run.py --selection subset --botocore 1.44.5
 	@echo "== tests/sdk again, on the oldest supported botocore (tests/requirements-oldest-sdk.txt)"
 	tests/sdk/run_other_sdk.sh tests/requirements-oldest-sdk.txt 3.10 -q tests/sdk
 	@echo "== aiobotocore clients (tests/requirements-aiobotocore.txt)"
@@ -77,6 +79,12 @@ $(VENV)/.bench-installed: bench/requirements.txt $(VENV)/.installed
 
 bench: venv layer runtimes $(VENV)/.bench-installed
 	$(VPY) bench/run.py $(if $(FULL),--full)
+
+# botocore's own unit and functional suites, plain and with the layer, on the pinned and the
+# oldest supported botocore; the counts go to conformance/results.md (see conformance/README.md).
+.PHONY: conformance
+conformance: venv
+	$(VPY) conformance/run.py --selection full --results conformance/results.md
 
 clean:
 	rm -rf dist build .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The conformance harness: botocore's own tests, plain and with Timeout Guard, compared."""
