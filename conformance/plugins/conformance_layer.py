@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
     import botocore
     import botocore.endpoint
     import botocore.session
-    from timeout_guard.sdk._wrap import is_wrapped
+    from timeout_guard.sdk.wrapping import is_wrapped
 
     wrapped = all(
         (
