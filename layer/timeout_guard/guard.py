@@ -16,27 +16,29 @@ Once the guard has fired, whatever exception the handler ends with is reported a
 (so cleanup and callbacks can still call AWS), none past the last one.
 
 The signal handler does no network I/O and takes no lock the interrupted code could hold,
-other than logging's re-entrant ones.
+other than logging's re-entrant ones (waited for briefly if another thread holds them; see
+:mod:`timeout_guard.records`); it does not raise inside logging (``records.logging_held``). A
+process forked during an invocation (``multiprocessing``) forgets it in the child: neither the
+guard's records nor its exception belong there.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
+import os
 import sys
 import threading
 import time
+import weakref
 
 from . import LambdaTimeoutError, invocation, records
 from .alarm import Alarm
-from .settings import LOGGER_NAME, Settings, warn
+from .settings import Settings, warn
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, Callable, Optional
-
-_log = logging.getLogger(LOGGER_NAME)
 
 MIN_AUTO_MARGIN_MS = 500
 MAX_AUTO_MARGIN_MS = 3000
@@ -49,19 +51,25 @@ def auto_margin_ms(remaining_ms: float) -> int:
 
 
 def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., Any]]]:
-    """Import ``module:function`` callbacks now (at init), never inside the signal handler."""
+    """Import ``module:function`` callbacks now (at init), never inside the signal handler.
+
+    A callback that cannot be loaded is warned and skipped. The warning names what is missing;
+    of an error the module's own code raised while importing, only the type (its message may
+    carry the function's data).
+    """
     found = []
     for name in names:
         module_name, _, function_name = name.partition(":")
         try:
-            function = getattr(importlib.import_module(module_name), function_name)
-            if not callable(function):
-                raise TypeError(f"{function_name} is not callable")
+            function = getattr(importlib.import_module(module_name), function_name, None)
+            problem = None if callable(function) else f"no callable {function_name!r} in it"
+        except ModuleNotFoundError as error:
+            problem = f"ModuleNotFoundError: {error}"
         except Exception as error:
-            warn(
-                f"TIMEOUT_GUARD_ON_TIMEOUT callback {name!r} cannot be loaded "
-                f"({type(error).__name__}: {error}); skipped"
-            )
+            problem = f"{type(error).__name__} while importing {module_name!r}"
+        if problem is not None:
+            warn(f"TIMEOUT_GUARD_ON_TIMEOUT callback {name!r} cannot be loaded ({problem}); "
+                 "skipped")
             continue
         found.append((name, function))
     return found
@@ -132,8 +140,8 @@ class Deadline:
             self.steps.pop(0)
             self.guard.alarm.set_due(self.next_step_due())
             self.fire(sys._getframe(1), interrupt=False)
-        except Exception:
-            _log.debug("timeout_guard: firing at an SDK attempt's cut failed", exc_info=True)
+        except Exception as error:
+            records.log_failure("firing at an SDK attempt's cut failed", error)
 
     # --- the steps -----------------------------------------------------------------------------
 
@@ -198,16 +206,17 @@ class Guard:
     def __init__(self, settings: Settings, own_files: set[str]) -> None:
         self.settings = settings
         self.callbacks = resolve_callbacks(settings.on_timeout)
-        self.alarm = Alarm(self._on_alarm, own_files)
+        self.alarm = Alarm(self._on_alarm, own_files, records.logging_held)
         self.current: Optional[Deadline] = None
         self._warned_no_time = False
+        _guards.add(self)
 
     def enter(self, event: Any, context: Any) -> None:
         """Make this invocation's deadline current and arm its first step."""
         try:
             self._enter(event, context)
-        except Exception:
-            _log.debug("timeout_guard: pre-timeout timer not armed", exc_info=True)
+        except Exception as error:
+            records.log_failure("pre-timeout timer not armed", error)
 
     def _enter(self, event: Any, context: Any) -> None:
         now = time.monotonic()
@@ -242,12 +251,21 @@ class Guard:
         """Disarm, give the function its own handler and timer back, end the invocation."""
         try:
             self.alarm.release()
-        except Exception:
-            _log.debug("timeout_guard: pre-timeout timer not disarmed cleanly", exc_info=True)
+        except Exception as error:
+            records.log_failure("pre-timeout timer not disarmed cleanly", error)
         deadline, self.current = self.current, None
         if deadline is not None:
             deadline.event = deadline.context = None
         invocation.end()
+
+    def forget(self) -> None:
+        """In a forked child: no invocation, the function's own ``SIGALRM`` handler back."""
+        try:
+            self.alarm.forget()
+        except Exception as error:
+            records.log_failure("the pre-timeout timer not forgotten in a forked child", error)
+        self.current = None
+        invocation.forget()
 
     def replacement(self, error: BaseException) -> Optional[BaseException]:
         """What the invocation ends with instead of ``error``, or None for ``error`` itself.
@@ -266,3 +284,14 @@ class Guard:
         deadline = self.current
         if deadline is not None:
             deadline.run_due_step(frame)
+
+
+_guards: weakref.WeakSet[Guard] = weakref.WeakSet()  # the process's guards (one, in Lambda)
+
+
+def _forget_in_child() -> None:
+    for each in list(_guards):
+        each.forget()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)

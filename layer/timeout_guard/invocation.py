@@ -8,8 +8,6 @@ registers what must run when each invocation ends (its accounting record).
 
 from __future__ import annotations
 
-import logging
-
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
     from typing import Callable, Optional, Protocol
@@ -57,5 +55,13 @@ def end() -> None:
     for callback in list(_end_callbacks):
         try:
             callback()
-        except Exception:  # the layer's bookkeeping never breaks the function
-            logging.getLogger("timeout_guard").debug("end callback failed", exc_info=True)
+        except Exception as error:  # the layer's bookkeeping never breaks the function
+            from .records import log_failure
+
+            log_failure("end callback failed", error)
+
+
+def forget() -> None:
+    """Forget the invocation without ending it (a forked child: the invocation is the parent's)."""
+    global current
+    current = None
