@@ -94,6 +94,25 @@ def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
     assert signal.getsignal(signal.SIGALRM) is before
 
 
+def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
+    """The main thread holds a log handler's lock (inside ``emit``): the guard's exception is not
+    raised there (logging would swallow it, or the lock stay held) until ``BUSY_WAIT`` is up."""
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    make_due_now(g)
+    handler = logging.StreamHandler()
+    with handler.lock:
+        g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
+        assert not g.current.fired  # a moment later
+        g.alarm._busy_since -= alarm.BUSY_WAIT  # ... and later still, the wait is over
+        make_due_now(g)
+        with pytest.raises(LambdaTimeoutError):
+            g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
+    assert g.current.fired
+    g.exit()
+    handler.close()
+
+
 def test_alarm_in_the_function_raises_and_sdk_time_moves_to_the_next_step(caplog: Any) -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
