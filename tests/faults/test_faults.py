@@ -87,7 +87,7 @@ def test_no_error_raised_inside_a_log_handler(make_lambda, layer_opt, wrapper, v
     the guard's error raised in there would be swallowed by logging's ``handleError``; it comes
     a moment later, outside logging."""
     fn = _guarded(make_lambda, layer_opt, wrapper, "app.logs_through_a_slow_handler", version)
-    event = {"marker": str(tmp_path / "m"), "write_seconds": 0.02, "between_seconds": 0.005}
+    event = {"marker": str(tmp_path / "m"), "write_seconds": 0.03, "between_seconds": 0.005}
     result = fn.invoke(event)
     _stopped_by_the_guard(result)
     assert "Logging error" not in result.logs  # nothing swallowed by handleError

@@ -42,9 +42,9 @@ def _json_records(result) -> list[dict]:
 
 
 @pytest.mark.parametrize("version", mode_params())
-@pytest.mark.parametrize("depth", [900, 960])
+@pytest.mark.parametrize("depth", [900, 980])
 def test_deep_stack_record_is_bounded(make_lambda, layer_opt, wrapper, version, depth) -> None:
-    """900 frames deep (and 960, close to the default recursion limit of 1000): the error is
+    """900 frames deep (and 980, close to the default recursion limit of 1000): the error is
     reported, and the record keeps the entry frame and the innermost frames, not the middle."""
     fn = make_lambda(
         FUNCTION,
