@@ -64,7 +64,7 @@ def plan(count: int, seed: int, layer: bool = True) -> list[str]:
 
 @dataclass
 class Resources:
-    """What the runtime process holds, from /proc (taken while it waits for the next event)."""
+    """What the runtime process holds, from /proc (read while it waits for the next event)."""
 
     fds: int
     threads: int
@@ -190,6 +190,10 @@ class Soak:
             if done % report_every == 0 or done == count:
                 invocations.append(self._report(result))
             if done in (BASELINE_AT, count) or done % every == 0:
+                # Read when the runtime waits for the next event (its /next poll has arrived):
+                # from python3.12 that poll runs in a thread of its own, started for each poll.
+                if not self.fn.api.wait_for_polls(1, timeout=60):
+                    result.outcomes.append(f"#{done}: the runtime never polled for the next event")
                 resources = Resources.of(invocation.pid)
                 result.curve.append((done, resources))
                 if done == BASELINE_AT:
