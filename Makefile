@@ -11,11 +11,12 @@ LAYER_ZIP := dist/timeout-guard-layer.zip
 LAYER_SOURCES := $(shell find layer wrapper -type f ! -name '*.pyc' 2>/dev/null) tools/build_layer.py
 PYTEST_ARGS ?=
 
-.PHONY: help venv layer runtimes test lint demo bench clean build-TimeoutGuardLayer
+.PHONY: help venv layer runtimes test test-under-load lint demo bench clean build-TimeoutGuardLayer
 
 help:
 	@echo "make demo    run the example function with and without the layer (local Lambda runtime)"
 	@echo "make test    set up everything and run the whole test suite"
+	@echo "make test-under-load   make test RUNS times (3) with a busy process on every core"
 	@echo "make layer   build $(LAYER_ZIP)"
 	@echo "make lint    ruff, and the SAM template checks (sam validate --lint, cfn-lint, sam build)"
 	@echo "make bench   benchmarks into bench/results.md (FULL=1 for the long cases)"
@@ -57,6 +58,12 @@ test: venv layer runtimes .cache/busybox
 	tests/sdk/run_other_sdk.sh tests/requirements-oldest-sdk.txt 3.10 -q tests/sdk
 	@echo "== aiobotocore clients (tests/requirements-aiobotocore.txt)"
 	tests/sdk/run_other_sdk.sh tests/requirements-aiobotocore.txt 3.11 -q tests/sdk/test_aiobotocore.py tests/sdk/test_precedence.py
+
+# The suite must stay green on a busy machine (CI shares its cores): `make test` RUNS times in
+# a row while tools/cpu_load.py keeps one CPU-bound process of normal priority on each core.
+RUNS ?= 3
+test-under-load: venv layer runtimes .cache/busybox
+	$(VPY) tools/cpu_load.py --runs $(RUNS) -- $(MAKE) --no-print-directory test
 
 # The template checks' own environment: aws-sam-cli pins boto3 exactly, so never in .venv.
 $(TOOLS_VENV)/.installed: tools/requirements-tools.txt

@@ -3,7 +3,7 @@ bench/plots/*.png, with the figures printed as they come.
 
     .venv/bin/python bench/run.py [--full] [--seed N] [--only STEP,...] [--cold-compare NAME=ZIP]
 
-Steps: runtime, cold, invoke, sdk, hang, hook, thread.
+Steps: runtime, cold, invoke, sdk, hang, hook, thread, soak.
 
 Quick by default (a few minutes); ``--full`` (``make bench FULL=1``) adds the long cases:
 botocore's own 60 s defaults on hung endpoints (several minutes) and larger samples. With
@@ -32,6 +32,7 @@ import machine
 import plots
 import report
 import sdk_calls
+import soak
 import thread_timer
 from common import Check, remove_layer, runtime_modes, unpack_layer
 
@@ -46,6 +47,7 @@ class Sizes:
     hook_count: int
     thread_per_kind: int
     kills: int
+    soak_invocations: int
 
 
 QUICK = Sizes(
@@ -57,6 +59,7 @@ QUICK = Sizes(
     hook_count=100,
     thread_per_kind=15,
     kills=30,
+    soak_invocations=1000,
 )
 FULL = Sizes(
     cold_runs=60,
@@ -67,8 +70,9 @@ FULL = Sizes(
     hook_count=300,
     thread_per_kind=50,
     kills=100,
+    soak_invocations=1000,
 )
-STEPS = ("runtime", "cold", "invoke", "sdk", "hang", "hook", "thread")
+STEPS = ("runtime", "cold", "invoke", "sdk", "hang", "hook", "thread", "soak")
 
 
 def _misses(checks: list[Check], done: list[tuple[Any, Any]]) -> list[str]:
@@ -194,6 +198,13 @@ def main() -> int:
             lambda: thread_timer.measure(modes, sizes.thread_per_kind, args.seed),
             thread_timer,
             lambda r: [plots.thread_timer(r, hook_results)],
+        )
+        step(
+            "soak",
+            "7. Soak: 1,000 invocations in one warm sandbox",
+            lambda: soak.measure(opt, modes, sizes.soak_invocations, args.seed),
+            soak,
+            lambda r: [],
         )
     finally:
         for folder in [opt, *(unpacked for unpacked, _ in compared.values())]:

@@ -12,6 +12,7 @@ connection instead).
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import threading
@@ -25,6 +26,11 @@ from .processes import cpu_ns
 
 API_PREFIX = "/2018-06-01/runtime"
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024  # Lambda's synchronous payload limit
+# awslambdaric sends a function error's X-Ray cause (its whole stack) as one header of up to
+# 1 MiB, which Lambda takes; http.server's parser stops at 64 KiB lines (http.client._MAXLINE,
+# read when each header line is parsed), and a deep stack's error would then never arrive.
+MAX_HEADER_LINE = 1024 * 1024 + 1024
+http.client._MAXLINE = max(http.client._MAXLINE, MAX_HEADER_LINE)  # type: ignore[attr-defined]
 
 _INVOCATION_PATH = re.compile(rf"^{API_PREFIX}/invocation/([^/]+)/(response|error)$")
 

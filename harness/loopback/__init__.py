@@ -9,7 +9,7 @@ process group. Nothing here talks to any address but 127.0.0.1.
   client gets a connect timeout, even on loopback.
 * :class:`StallFirst` stalls its first N connections like a black hole (optionally dropping
   them after a while), then forwards to a target (a connection that hung once, then healthy
-  ones: the Firehose case).
+  ones: the Firehose case); ``stall_next`` makes it stall again.
 * :class:`DelayServer` answers each HTTP request after a delay, with a canned response or by
   forwarding it to a target, and counts the requests it received.
 * :class:`MotoServer` runs moto in server mode in a subprocess.
@@ -152,6 +152,17 @@ class StallFirst(_Server):
         self.target = (host, int(port or 80))
         self.stall = stall
         self.drop_after = drop_after  # close a stalled connection after this long (None: never)
+
+    def stall_next(self, count: int = 1) -> None:
+        """Stall the next ``count`` new connections (again), and close every connection open now:
+        a client's pooled keep-alive connection cannot dodge the stall, it has to connect anew.
+        """
+        with self._lock:
+            self.stall = self.connections + count
+            conns, self._conns = self._conns, []
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+        for conn in conns:
+            _close(conn)
 
     def _handle(self, conn: socket.socket, number: int) -> None:
         if number <= self.stall:

@@ -1,6 +1,14 @@
-"""What the bootstrap sitecustomize starts: post-import hooks only, nothing imported yet."""
+"""What the bootstrap sitecustomize starts: post-import hooks only, nothing imported yet.
+
+The hooks import the rest of the layer when the runtime client or botocore loads. If that
+fails, the layer's own files are missing or unreadable (a damaged or partial layer): the
+function runs as without the layer, and the user is told once, in one WARNING line.
+"""
 
 from __future__ import annotations
+
+import logging
+import sys
 
 from .post_import import when_imported
 
@@ -8,20 +16,52 @@ TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
     from typing import Any
 
+_said_broken = False
+
+
+def layer_broken(part: str, error: BaseException) -> None:
+    """Say once that ``part`` of the layer is off because its files could not be loaded.
+
+    Needs nothing else of the layer (any other module may be the missing one).
+    """
+    global _said_broken
+    if _said_broken:
+        return
+    _said_broken = True
+    message = (
+        f"timeout_guard: the layer's files are incomplete or unreadable "
+        f"({type(error).__name__}: {error}): {part} and whatever else needs them is off; "
+        "the function runs without them"
+    )
+    try:
+        logger = logging.getLogger("timeout_guard")
+        if logger.hasHandlers():
+            logger.warning(message)
+        else:
+            sys.stderr.write(f"[WARNING] {message}\n")
+    except Exception:
+        pass
+
 
 def _wrap_handler_loader(module: Any) -> None:
-    from . import bootstrap
+    try:
+        from . import bootstrap
 
-    bootstrap.attach(module)
+        bootstrap.attach(module)
+    except Exception as error:  # attach itself never raises: the layer could not be loaded
+        layer_broken("the pre-timeout hook", error)
 
 
 def _patch_sdk(module: Any) -> None:
-    from .settings import settings
+    try:
+        from .settings import settings
 
-    if settings().botocore:
-        from . import sdk
+        if settings().botocore:
+            from . import sdk
 
-        sdk.install(module, settings())
+            sdk.install(module, settings())
+    except Exception as error:  # install itself never raises: the layer could not be loaded
+        layer_broken("the AWS SDK timeouts", error)
 
 
 def start() -> None:

@@ -8,7 +8,9 @@ back exactly as they were.
 
 An alarm that lands inside the layer's own bookkeeping (for example between the handler's
 return and :meth:`Alarm.release`) is delivered a moment later instead: the guard's callback may
-raise, and must only ever raise in the function's code.
+raise, and must only ever raise in the function's code. So is one that lands while the main
+thread is inside code an exception must not interrupt (``busy()``: inside logging, where a
+handler would swallow it or keep a lock), for at most ``BUSY_WAIT``.
 """
 
 from __future__ import annotations
@@ -27,14 +29,22 @@ if TYPE_CHECKING:
 
 EARLY = 0.0005  # seconds: a timer this close to its due time counts as due
 RETRY_DELAY = 0.002  # seconds: an alarm that landed in the layer's own code comes again after
+BUSY_WAIT = 0.05  # seconds: the longest the guard's time is put off while ``busy()``
 
 
 class Alarm:
     """The guard's alarm for one invocation at a time; ``on_due(frame)`` runs when it is due."""
 
-    def __init__(self, on_due: Callable[[Optional[FrameType]], None], own_files: set[str]):
+    def __init__(
+        self,
+        on_due: Callable[[Optional[FrameType]], None],
+        own_files: set[str],
+        busy: Optional[Callable[[], bool]] = None,
+    ):
         self._on_due = on_due
         self._own_files = own_files  # the layer's files an alarm must not land in
+        self._busy = busy  # True: the main thread is where an exception must not land
+        self._busy_since: Optional[float] = None
         self.taken = False
         self._due: Optional[float] = None  # time.monotonic() of the guard's next alarm
         self._saved_handler: Any = None
@@ -45,6 +55,7 @@ class Alarm:
         """Install the guard's handler, remembering the function's handler and timer."""
         now = time.monotonic()
         self._due = None
+        self._busy_since = None
         self._saved_handler = signal.signal(signal.SIGALRM, self._on_signal)
         remaining, interval = signal.getitimer(signal.ITIMER_REAL)
         self._user_due = now + remaining if remaining > 0 else None
@@ -72,6 +83,21 @@ class Alarm:
             signal.setitimer(signal.ITIMER_REAL, left, self._user_interval)
         self._saved_handler = None
 
+    def forget(self) -> None:
+        """In a forked child: the function's handler back, nothing of the parent's invocation.
+
+        A child inherits the signal handler but no interval timer (POSIX): there is nothing to
+        disarm, and neither the guard's time nor the function's own timer is the child's.
+        """
+        if not self.taken:
+            return
+        self.taken = False
+        self._due = self._user_due = None
+        if signal.getsignal(signal.SIGALRM) == self._on_signal:
+            saved = self._saved_handler
+            signal.signal(signal.SIGALRM, saved if saved is not None else signal.SIG_DFL)
+        self._saved_handler = None
+
     def _arm(self, now: float) -> None:
         dues = [d for d in (self._due, self._user_due) if d is not None]
         if dues:
@@ -88,11 +114,12 @@ class Alarm:
             self._user_due = now + self._user_interval if self._user_interval > 0 else None
         guard_due = self._due is not None and now >= self._due - EARLY
         if guard_due:
-            if frame is not None and frame.f_code.co_filename in self._own_files:
-                self._due = now + RETRY_DELAY  # not inside the layer itself: a moment later
+            if self._must_wait(frame, now):
+                self._due = now + RETRY_DELAY  # a moment later
                 guard_due = False
             else:
                 self._due = None
+                self._busy_since = None
         self._arm(now)
         if user_due and callable(self._saved_handler):
             try:
@@ -103,3 +130,13 @@ class Alarm:
                 raise
         if guard_due:
             self._on_due(frame)
+
+    def _must_wait(self, frame: Optional[FrameType], now: float) -> bool:
+        """Never inside the layer itself; not inside ``busy()`` code, unless for too long."""
+        if frame is not None and frame.f_code.co_filename in self._own_files:
+            return True
+        if self._busy is None or not self._busy():
+            return False
+        if self._busy_since is None:
+            self._busy_since = now
+        return now - self._busy_since < BUSY_WAIT

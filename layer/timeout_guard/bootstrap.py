@@ -12,17 +12,15 @@ wrapper's frame (``guarded`` below) never shows in a function error's ``stackTra
 from __future__ import annotations
 
 import functools
-import logging
 import sys
 
 from . import alarm, guard, invocation, records
-from .settings import LOGGER_NAME, settings
+from .settings import settings, warn
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
     from typing import Any, Callable
 
-_log = logging.getLogger(LOGGER_NAME)
 MARK = "__timeout_guard__"
 
 # The layer's files an alarm must never land in (it is delivered a moment later instead): the
@@ -30,10 +28,22 @@ MARK = "__timeout_guard__"
 OWN_FILES = {module.__file__ for module in (sys.modules[__name__], alarm, guard, invocation)}
 
 
+# Said once when the runtime client is not one the layer can wrap; the function runs as is.
+NOT_ACTIVE = "the pre-timeout hook of timeout_guard is not active"
+
+
 def attach(ric_bootstrap: Any) -> None:
-    """Replace ``_get_handler`` in awslambdaric's bootstrap module by a wrapping one."""
-    original = ric_bootstrap._get_handler
-    if not callable(original) or getattr(original, MARK, False):
+    """Replace ``_get_handler`` in awslambdaric's bootstrap module by a wrapping one.
+
+    A runtime client without it (another version of awslambdaric) runs the function as
+    without the layer; the user is told once that the hook is off.
+    """
+    original = getattr(ric_bootstrap, "_get_handler", None)
+    if not callable(original):
+        if settings().hook:
+            warn(f"{NOT_ACTIVE}: this runtime's awslambdaric has no _get_handler to wrap")
+        return
+    if getattr(original, MARK, False):
         return
 
     @functools.wraps(original)
@@ -48,12 +58,16 @@ def guarded_handler(request_handler: Any) -> Any:
     """The guarded handler, or the handler itself if the hook is off or cannot be set up."""
     try:
         config = settings()
-        if not config.hook or not callable(request_handler):
+        if not config.hook:
+            return request_handler
+        if not callable(request_handler):
+            kind = type(request_handler).__name__
+            warn(f"{NOT_ACTIVE}: awslambdaric's _get_handler returned a {kind}, not a function")
             return request_handler
         records.wrapper_file = __file__
         process_guard = guard.Guard(config, {f for f in OWN_FILES if f}, request_handler)
-    except Exception:
-        _log.debug("timeout_guard: pre-timeout hook not set up", exc_info=True)
+    except Exception as error:
+        records.log_failure("pre-timeout hook not set up", error)
         return request_handler
 
     def guarded(event: Any, context: Any) -> Any:

@@ -35,31 +35,32 @@ Platform modes (README "Where it runs", :mod:`timeout_guard.modes`):
   invocation as a retriable timeout. SDK attempts are not capped at the deadline there.
 
 The signal handler does no network I/O and takes no lock the interrupted code could hold,
-other than logging's re-entrant ones.
+other than logging's re-entrant ones (waited for briefly if another thread holds them; see
+:mod:`timeout_guard.records`); it does not raise inside logging (``records.logging_held``). A
+process forked during an invocation (``multiprocessing``) forgets it in the child: neither the
+guard's records nor its exception belong there.
 """
 
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 import threading
 import time
+import weakref
 
 from . import LambdaTimeoutError, invocation, records
 from .alarm import Alarm
 from .margin import auto_margin_ms, instrumentation_flush_ms
 from .modes import durable_invocation, handlers_in_threads, managed_instances, user_thread_frame
-from .settings import LOGGER_NAME, Settings, warn
+from .settings import Settings, warn
 from .stuck import StuckWatch
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, Callable, Mapping, Optional
-
-_log = logging.getLogger(LOGGER_NAME)
 
 LAST_WORD_MS = 100  # the final record comes this long before the hard deadline (at most margin/4)
 PAST_DEADLINE_EVERY_MS = 1000  # Managed Instances: past the deadline, raise again this often
@@ -68,19 +69,25 @@ STUCK_CHECKS = 20
 
 
 def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., Any]]]:
-    """Import ``module:function`` callbacks now (at init), never inside the signal handler."""
+    """Import ``module:function`` callbacks now (at init), never inside the signal handler.
+
+    A callback that cannot be loaded is warned and skipped. The warning names what is missing;
+    of an error the module's own code raised while importing, only the type (its message may
+    carry the function's data).
+    """
     found = []
     for name in names:
         module_name, _, function_name = name.partition(":")
         try:
-            function = getattr(importlib.import_module(module_name), function_name)
-            if not callable(function):
-                raise TypeError(f"{function_name} is not callable")
+            function = getattr(importlib.import_module(module_name), function_name, None)
+            problem = None if callable(function) else f"no callable {function_name!r} in it"
+        except ModuleNotFoundError as error:
+            problem = f"ModuleNotFoundError: {error}"
         except Exception as error:
-            warn(
-                f"TIMEOUT_GUARD_ON_TIMEOUT callback {name!r} cannot be loaded "
-                f"({type(error).__name__}: {error}); skipped"
-            )
+            problem = f"{type(error).__name__} while importing {module_name!r}"
+        if problem is not None:
+            warn(f"TIMEOUT_GUARD_ON_TIMEOUT callback {name!r} cannot be loaded ({problem}); "
+                 "skipped")
             continue
         found.append((name, function))
     return found
@@ -163,8 +170,8 @@ class Deadline:
             self.steps.pop(0)
             self.guard.alarm.set_due(self.next_step_due())
             self.fire(sys._getframe(1), interrupt=False)
-        except Exception:
-            _log.debug("timeout_guard: firing at an SDK attempt's cut failed", exc_info=True)
+        except Exception as error:
+            records.log_failure("firing at an SDK attempt's cut failed", error)
 
     # --- the steps -----------------------------------------------------------------------------
 
@@ -280,11 +287,12 @@ class Guard:
         self.settings = settings
         self.handler = handler  # the function's handler (durable: where its user code runs)
         self.callbacks = resolve_callbacks(settings.on_timeout)
-        self.alarm = Alarm(self._on_alarm, own_files)
+        self.alarm = Alarm(self._on_alarm, own_files, records.logging_held)
         self.current: Optional[Deadline] = None
         self.managed = managed_instances(environ)
         self._warned_no_time = False
         self._warned_threads = False
+        _guards.add(self)
         if handlers_in_threads(environ):
             self._warn_threads(
                 f"AWS_LAMBDA_CONCURRENCY_MODE={environ['AWS_LAMBDA_CONCURRENCY_MODE']}"
@@ -306,8 +314,8 @@ class Guard:
                 self._enter(event, context)
             else:
                 self._enter_thread(event, context)
-        except Exception:
-            _log.debug("timeout_guard: pre-timeout timer not armed", exc_info=True)
+        except Exception as error:
+            records.log_failure("pre-timeout timer not armed", error)
 
     def _enter_thread(self, event: Any, context: Any) -> None:
         """A handler called off the main thread: its deadline for the SDK side, in this thread."""
@@ -357,13 +365,22 @@ class Guard:
             return
         try:
             self.alarm.release()
-        except Exception:
-            _log.debug("timeout_guard: pre-timeout timer not disarmed cleanly", exc_info=True)
+        except Exception as error:
+            records.log_failure("pre-timeout timer not disarmed cleanly", error)
         deadline, self.current = self.current, None
         if deadline is not None:
             deadline.event = deadline.context = None
             deadline.watch.forget()
         invocation.end()
+
+    def forget(self) -> None:
+        """In a forked child: no invocation, the function's own ``SIGALRM`` handler back."""
+        try:
+            self.alarm.forget()
+        except Exception as error:
+            records.log_failure("the pre-timeout timer not forgotten in a forked child", error)
+        self.current = None
+        invocation.forget()
 
     def replacement(self, error: BaseException) -> Optional[BaseException]:
         """What the invocation ends with instead of ``error``, or None for ``error`` itself.
@@ -382,3 +399,14 @@ class Guard:
         deadline = self.current
         if deadline is not None:
             deadline.run_due_step(frame)
+
+
+_guards: weakref.WeakSet[Guard] = weakref.WeakSet()  # the process's guards (one, in Lambda)
+
+
+def _forget_in_child() -> None:
+    for each in list(_guards):
+        each.forget()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)

@@ -12,7 +12,6 @@ thread sees A's deadline. Threads the function starts itself see the process-wid
 
 from __future__ import annotations
 
-import logging
 import threading
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
@@ -74,5 +73,13 @@ def end(per_thread: bool = False) -> None:
     for callback in list(_end_callbacks):
         try:
             callback()
-        except Exception:  # the layer's bookkeeping never breaks the function
-            logging.getLogger("timeout_guard").debug("end callback failed", exc_info=True)
+        except Exception as error:  # the layer's bookkeeping never breaks the function
+            from .records import log_failure
+
+            log_failure("end callback failed", error)
+
+
+def forget() -> None:
+    """Forget the invocation without ending it (a forked child: the invocation is the parent's)."""
+    global current
+    current = None

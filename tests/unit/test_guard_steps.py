@@ -74,7 +74,7 @@ def test_steps_are_at_margin_half_margin_and_just_before_the_deadline() -> None:
     assert [s.run.__name__ for s in deadline.steps] == ["fire", "raise_again", "last_word"]
     dues = [deadline.lambda_deadline - s.due for s in deadline.steps]
     assert dues == pytest.approx([0.5, 0.25, 0.1], abs=1e-6)
-    assert signal.getitimer(signal.ITIMER_REAL)[0] == pytest.approx(9.5, abs=0.05)
+    assert 9.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 9.5  # armed for the first step
     g.exit()
 
 
@@ -187,13 +187,33 @@ def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
     make_due_now(g)
+    landed = time.monotonic()
     g.alarm._on_signal(signal.SIGALRM, frame_in(guard.__file__))  # lands inside the layer
     assert not g.current.fired
     assert g.current.steps[0].run == g.current.fire  # still to come
-    assert g.alarm._due == pytest.approx(time.monotonic() + alarm.RETRY_DELAY, abs=0.01)
+    assert landed < g.alarm._due <= time.monotonic() + alarm.RETRY_DELAY  # a moment later
     g.exit()
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert signal.getsignal(signal.SIGALRM) is before
+
+
+def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
+    """The main thread holds a log handler's lock (inside ``emit``): the guard's exception is not
+    raised there (logging would swallow it, or the lock stay held) until ``BUSY_WAIT`` is up."""
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    make_due_now(g)
+    handler = logging.StreamHandler()
+    with handler.lock:
+        g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
+        assert not g.current.fired  # a moment later
+        g.alarm._busy_since -= alarm.BUSY_WAIT  # ... and later still, the wait is over
+        make_due_now(g)
+        with pytest.raises(LambdaTimeoutError):
+            g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
+    assert g.current.fired
+    g.exit()
+    handler.close()
 
 
 def test_alarm_in_the_function_raises_and_sdk_time_moves_to_the_next_step(caplog: Any) -> None:
@@ -207,7 +227,7 @@ def test_alarm_in_the_function_raises_and_sdk_time_moves_to_the_next_step(caplog
         g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
     assert g.current.fired
     assert [r.timeout_guard for r in caplog.records] == ["pre-timeout"]
-    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)  # raise_again next
+    assert 9.0 < invocation.seconds_left() <= 10 - 0.25  # raise_again next
     g.exit()
 
 
@@ -221,7 +241,7 @@ def test_sdk_cut_in_a_worker_thread_does_not_fire() -> None:
     assert not g.current.fired and g.current.steps[0].run == g.current.fire
     invocation.attempt_cut()  # the main thread's own SDK call fires it, without raising
     assert g.current.fired
-    assert invocation.seconds_left() == pytest.approx(10 - 0.25, abs=0.05)
+    assert 9.0 < invocation.seconds_left() <= 10 - 0.25
     g.exit()
 
 
@@ -269,7 +289,7 @@ def test_margin_without_time_arms_nothing_and_warns_once(caplog: Any) -> None:
     for _ in range(2):
         g.enter({}, Context(3000))
         assert g.current.steps == [] and signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
-        assert invocation.seconds_left() == pytest.approx(3.0, abs=0.05)  # the hard deadline
+        assert 2.0 < invocation.seconds_left() <= 3.0  # the hard deadline
         g.exit()
     warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1 and "TIMEOUT_GUARD_MARGIN_MS=5000" in warned[0]

@@ -17,17 +17,30 @@ Wrap points, each for a measured need:
 
 aiobotocore's ``AioSession._create_client`` gets the Config and read timeouts only: its
 endpoint class overrides the per-attempt methods.
+
+The three per-attempt methods are botocore's private ones. A botocore where one is missing, or
+takes other parameters than the ones the layer reads, gets the Config part only (said once at
+DEBUG); on a botocore that cannot apply per-operation read timeouts by itself, the layer's read
+timeout is then left out too, so that long polls keep theirs.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from types import ModuleType
+from typing import Any, Optional
 
 from ..settings import LOGGER_NAME, Settings
 
 MARK = "__timeout_guard_patched__"
 _log = logging.getLogger(LOGGER_NAME)
+
+# The parameters (after self) the per-attempt wrappers read, by position or name.
+DO_GET_RESPONSE = ("request", "operation_model", "context")
+NEEDS_RETRY = ("attempts", "operation_model", "request_dict", "response", "caught_exception")
+URLOPEN_TIMEOUT = "timeout"  # passed by keyword
+BOTOCORE_READ_TIMEOUT = 60.0  # botocore's own default
 
 
 def install(session_module: ModuleType, settings: Settings) -> bool:
@@ -44,9 +57,23 @@ def install(session_module: ModuleType, settings: Settings) -> bool:
         (_patch_aiobotocore if aio else _patch_botocore)(session_cls, settings)
         setattr(session_cls, MARK, True)
         return True
-    except Exception:
-        _log.debug("timeout_guard: %s left untouched", session_module.__name__, exc_info=True)
+    except Exception as error:
+        if _is_own_file_error(error):
+            from .._startup import layer_broken
+
+            layer_broken("the AWS SDK timeouts", error)
+        else:
+            from ..records import log_failure
+
+            log_failure(f"{session_module.__name__} left untouched", error)
         return False
+
+
+def _is_own_file_error(error: BaseException) -> bool:
+    """One of the layer's own modules is missing or unreadable (a damaged layer)."""
+    if isinstance(error, ImportError):
+        return (error.name or "").startswith("timeout_guard")
+    return isinstance(error, OSError) and "timeout_guard" in str(getattr(error, "filename", ""))
 
 
 def uninstall(session_module: ModuleType) -> None:
@@ -82,25 +109,71 @@ def _patch_botocore(session_cls: type, settings: Settings) -> None:
     import botocore.httpsession
 
     from .. import invocation
-    from . import accounting, attempts, clients
+    from . import accounting, attempts, clients  # all of them, before anything is wrapped
     from .wrapping import wrap_method
 
     endpoint = botocore.endpoint.Endpoint
-    pools = [botocore.awsrequest.AWSHTTPConnectionPool, botocore.awsrequest.AWSHTTPSConnectionPool]
-    for owner, name in [(endpoint, "_do_get_response"), (endpoint, "_needs_retry")] + [
-        (pool, "urlopen") for pool in pools
-    ]:
-        if not callable(getattr(owner, name, None)):
-            raise RuntimeError(f"botocore has no {owner.__name__}.{name}")
+    pools = [
+        getattr(botocore.awsrequest, name, None)
+        for name in ("AWSHTTPConnectionPool", "AWSHTTPSConnectionPool")
+    ]
     # botocore >= 1.43.68 passes context['read_timeout'] to urllib3 by itself.
     native = callable(getattr(botocore.httpsession.URLLib3Session, "_get_request_timeout", None))
-
+    mismatch = _per_attempt_mismatch(endpoint, pools)
+    if mismatch is not None:
+        if not native:  # per-operation read timeouts would need the per-attempt methods
+            settings = copy.copy(settings)
+            settings.read_timeout = BOTOCORE_READ_TIMEOUT
+        _log.debug(
+            "timeout_guard: botocore %s: %s; clients get the layer's Config only (%s), no "
+            "per-attempt deadline",
+            getattr(botocore, "__version__", "?"),
+            mismatch,
+            "timeouts and retries" if native else "connect timeout and retries",
+        )
     wrap_method(session_cls, "create_client", clients.create_client_wrapper(settings, native))
+    if mismatch is not None:
+        return
     wrap_method(endpoint, "_do_get_response", attempts.do_get_response_wrapper(native))
     wrap_method(endpoint, "_needs_retry", attempts.needs_retry)
     for pool in pools:
         wrap_method(pool, "urlopen", attempts.urlopen)
     invocation.on_end(accounting.flush)
+
+
+def _per_attempt_mismatch(endpoint: type, pools: list[Any]) -> Optional[str]:
+    """Why the per-attempt methods are not the ones the layer knows, or None if they are."""
+    if any(pool is None for pool in pools):
+        return "botocore.awsrequest has no AWSHTTP(S)ConnectionPool"
+    checks = [
+        (endpoint, "_do_get_response", DO_GET_RESPONSE, True),
+        (endpoint, "_needs_retry", NEEDS_RETRY, True),
+    ] + [(pool, "urlopen", (URLOPEN_TIMEOUT,), False) for pool in pools]
+    for owner, name, expected, in_order in checks:
+        method = getattr(owner, name, None)
+        if not callable(method):
+            return f"{owner.__name__}.{name} is missing"
+        names = _parameters(method)
+        if names is None:
+            return f"{owner.__name__}.{name} is not a Python function"
+        in_place = names[1 : 1 + len(expected)] == expected
+        if not (in_place if in_order else set(expected) <= set(names)):
+            return f"{owner.__name__}.{name} takes ({', '.join(names)})"
+    return None
+
+
+def _parameters(function: Any) -> Optional[tuple[str, ...]]:
+    """A function's parameter names from its code object (``inspect`` costs milliseconds to
+    import); through ``functools.wraps`` wrappers to the function itself."""
+    for _ in range(10):
+        wrapped = getattr(function, "__wrapped__", None)
+        if wrapped is None:
+            break
+        function = wrapped
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    return code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
 
 
 def _patch_aiobotocore(session_cls: type, settings: Settings) -> None:

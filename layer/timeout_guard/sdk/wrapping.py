@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from typing import Any, Callable
 
 TYPE_CHECKING = False  # the alias below is for annotations only: no typing work at import
@@ -74,14 +75,20 @@ def layer_failed(point: str) -> None:
     """The layer's own code failed at ``point`` on a request's path: say so once, at DEBUG.
 
     Call it from an ``except`` block; the caller then lets the call go on as without the layer
-    (an error inside the layer must never reach the function).
+    (an error inside the layer must never reach the function). The line names the exception's
+    type and where it was raised, never its message (it may carry the request's data).
     """
     if point in _reported:
         return
     _reported.add(point)
     try:
+        from ..records import failure
+
+        error = sys.exc_info()[1]
         _log.debug(
-            "timeout_guard: %s failed; the call goes on as without the layer", point, exc_info=True
+            "timeout_guard: %s failed (%s); the call goes on as without the layer",
+            point,
+            failure(error) if error is not None else "?",
         )
     except Exception:
         pass
