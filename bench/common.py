@@ -54,20 +54,14 @@ def unpack_layer(zip_path: Path = LAYER_ZIP) -> Path:
 
 
 def seal(opt: Path) -> bool:
-    """Make ``opt`` read-only for root too (``chattr +i``), True when done.
+    """``locallambda.layers.seal`` (read-only for root too), with a warning when it cannot."""
+    from locallambda.layers import seal as seal_folder
 
-    Mode bits do not stop root: run as root, Python would write ``__pycache__`` into the
-    unpacked layer at the first start and every later "cold" start would load that bytecode,
-    which Lambda's read-only /opt never allows. Immutable files and folders stop it.
-    """
-    if os.geteuid() != 0:
-        return True  # the read-only modes are enough
-    done = subprocess.run(["chattr", "-R", "+i", str(opt)], capture_output=True, text=True)
-    if done.returncode != 0:
-        print(f"WARNING: could not seal {opt} (chattr +i: {done.stderr.strip()}); as root, "
-              "Python may write bytecode into it: cold starts would look faster than in Lambda")
-        return False
-    return True
+    if seal_folder(opt):
+        return True
+    print(f"WARNING: could not seal {opt} (chattr +i); as root, Python may write bytecode into "
+          "it: cold starts would look faster than in Lambda")
+    return False
 
 
 def written_into(opt: Path, zip_path: Path = LAYER_ZIP) -> list[str]:
@@ -81,10 +75,9 @@ def written_into(opt: Path, zip_path: Path = LAYER_ZIP) -> list[str]:
 
 
 def remove_layer(opt: Path) -> None:
-    from locallambda.layers import make_writable
+    from locallambda.layers import make_writable, unseal
 
-    if os.geteuid() == 0:
-        subprocess.run(["chattr", "-R", "-i", str(opt)], capture_output=True)
+    unseal(opt)
     make_writable(opt)
     shutil.rmtree(opt, ignore_errors=True)
 

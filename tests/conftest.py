@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Union
+from typing import Iterator, Union
 
 import pytest
 from locallambda import (
@@ -20,6 +20,7 @@ from locallambda import (
     unpack_layer,
 )
 from locallambda.function import all_spawned_pids, live_processes_in_group, runtimes_used
+from locallambda.layers import seal, unseal
 from locallambda.provision import SUPPORTED
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,11 +73,15 @@ def version_params() -> list:
 
 
 @pytest.fixture(scope="session")
-def layer_opt(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The built layer zip unpacked like Lambda does into /opt (file modes kept)."""
+def layer_opt(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The built layer zip unpacked like Lambda does into /opt (file modes kept), read-only even
+    for root (``chattr +i``), so no run writes bytecode into it."""
     if not LAYER_ZIP.exists():
         pytest.fail(f"{LAYER_ZIP} is missing: run `make layer` (make test does it)")
-    return unpack_layer(LAYER_ZIP, tmp_path_factory.mktemp("opt"))
+    opt = unpack_layer(LAYER_ZIP, tmp_path_factory.mktemp("opt"))
+    seal(opt)
+    yield opt
+    unseal(opt)
 
 
 @pytest.fixture

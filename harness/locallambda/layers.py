@@ -6,6 +6,8 @@ layer's modules on every cold start; unpacking read-only reproduces that.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -43,3 +45,21 @@ def make_writable(folder: Path) -> None:
     folder.chmod(folder.stat().st_mode | 0o200)
     for path in folder.rglob("*"):
         path.chmod(path.stat().st_mode | 0o200)
+
+
+def seal(folder: Path) -> bool:
+    """Make ``folder`` read-only for root too (``chattr +i``); True when it is read-only.
+
+    Mode bits do not stop root: run as root, Python would write ``__pycache__`` into an unpacked
+    layer at the first start, and later starts would load that bytecode, which Lambda's read-only
+    /opt never allows. Immutable files and folders stop it. ``unseal`` before deleting.
+    """
+    if os.geteuid() != 0:
+        return True  # the read-only modes are enough
+    done = subprocess.run(["chattr", "-R", "+i", str(folder)], capture_output=True, text=True)
+    return done.returncode == 0
+
+
+def unseal(folder: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-R", "-i", str(folder)], capture_output=True)
