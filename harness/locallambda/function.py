@@ -336,6 +336,26 @@ class LocalLambda:
 
     # --- invoking --------------------------------------------------------------------------
 
+    def _pending(
+        self,
+        event: Any,
+        raw_payload: Optional[bytes],
+        client_context: Optional[dict],
+        cognito_identity: Optional[dict],
+        trace_id: Optional[str],
+    ) -> PendingInvocation:
+        """The event as the Runtime API will hand it out."""
+        pending = PendingInvocation(
+            payload=raw_payload if raw_payload is not None else json.dumps(event).encode(),
+            timeout=self.timeout,
+            function_arn=self.function_arn,
+            client_context=client_context,
+            cognito_identity=cognito_identity,
+        )
+        if trace_id is not None:
+            pending.trace_id = trace_id
+        return pending
+
     def invoke(
         self,
         event: Any = None,
@@ -358,19 +378,10 @@ class LocalLambda:
                 raw_payload=raw_payload,
                 trace_id=trace_id,
             ).result()
-        payload = raw_payload if raw_payload is not None else json.dumps(event).encode()
+        pending = self._pending(event, raw_payload, client_context, cognito_identity, trace_id)
         cold = self._ensure_process()
         process = self._process
         assert process is not None
-        pending = PendingInvocation(
-            payload=payload,
-            timeout=self.timeout,
-            function_arn=self.function_arn,
-            client_context=client_context,
-            cognito_identity=cognito_identity,
-        )
-        if trace_id is not None:
-            pending.trace_id = trace_id
         output = process.output_from_here()
         self._outputs.append(output)
         self.api.offer(pending)
@@ -542,20 +553,11 @@ class LocalLambda:
         """
         if self.max_concurrency is None:
             raise RuntimeError("start_invoke needs max_concurrency (Lambda Managed Instances)")
-        payload = raw_payload if raw_payload is not None else json.dumps(event).encode()
+        pending = self._pending(event, raw_payload, client_context, cognito_identity, trace_id)
         with self._spawn_lock:
             self._ensure_process()
         process = self._process
         assert process is not None
-        pending = PendingInvocation(
-            payload=payload,
-            timeout=self.timeout,
-            function_arn=self.function_arn,
-            client_context=client_context,
-            cognito_identity=cognito_identity,
-        )
-        if trace_id is not None:
-            pending.trace_id = trace_id
         future: concurrent.futures.Future[Invocation] = concurrent.futures.Future()
         offered_at = time.monotonic()
         self.api.offer(pending)

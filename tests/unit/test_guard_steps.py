@@ -19,7 +19,6 @@ import pytest
 from timeout_guard import (
     LambdaTimeoutError,
     alarm,
-    bootstrap,
     guard,
     invocation,
     post_import,
@@ -27,31 +26,12 @@ from timeout_guard import (
 )
 from timeout_guard.settings import Settings
 
-OWN_FILES = {f for f in bootstrap.OWN_FILES if f}
-
-
-class Context:
-    aws_request_id = "req-1"
-
-    def __init__(self, remaining_ms: float) -> None:
-        self._deadline = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._deadline - time.monotonic()) * 1000)
+from .helpers import OWN_FILES, Context
 
 
 def make_guard(**env: str) -> guard.Guard:
     return guard.Guard(Settings({"TIMEOUT_GUARD_MARGIN_MS": "500", **env}), OWN_FILES)
 
-
-@pytest.fixture(autouse=True)
-def clean_signals() -> Any:
-    previous = signal.getsignal(signal.SIGALRM)
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)
-    if invocation.current is not None:
-        invocation.end()
 
 
 def frame_in(path: str) -> Any:

@@ -8,31 +8,14 @@ import time
 from typing import Any
 
 import pytest
-from timeout_guard import LambdaTimeoutError, bootstrap, guard, invocation, modes
+from timeout_guard import LambdaTimeoutError, guard, invocation, modes
 from timeout_guard.settings import Settings
 
-OWN_FILES = {f for f in bootstrap.OWN_FILES if f}
+from .helpers import OWN_FILES, Context
+
 DURABLE_EVENT = {"DurableExecutionArn": "arn", "CheckpointToken": "token"}
 
 
-class Context:
-    aws_request_id = "req-1"
-
-    def __init__(self, remaining_ms: float) -> None:
-        self._deadline = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._deadline - time.monotonic()) * 1000)
-
-
-@pytest.fixture(autouse=True)
-def clean_signals() -> Any:
-    previous = signal.getsignal(signal.SIGALRM)
-    yield
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    signal.signal(signal.SIGALRM, previous)
-    if invocation.current is not None:
-        invocation.end()
 
 
 def make_guard(environ: dict[str, str] | None = None, handler: Any = None) -> guard.Guard:
