@@ -8,7 +8,8 @@ are forwarded to ``--target`` (a moto server); the call should succeed after a r
 ``black_hole``: every connection stalls; the call fails once botocore gives up.
 
 With ``--layer-python`` the botocore patch is activated the way the layer does it:
-``timeout_guard`` imported from the built layer, ``timeout_guard.sdk.install(botocore.session)``;
+``timeout_guard`` imported from the built layer, then
+``timeout_guard.sdk.install(botocore.session, settings)``;
 ``TIMEOUT_GUARD_*`` (and ``AWS_RETRY_MODE``, ...) come from the environment the parent set.
 Prints one JSON line: seconds, outcome, attempts (connections the server saw), error.
 """
@@ -42,9 +43,9 @@ def main() -> None:
     patched = False
     if args.layer_python:
         sys.path.insert(0, args.layer_python)
-        from timeout_guard import sdk
+        from timeout_guard import sdk, settings
 
-        patched = sdk.install(botocore.session)
+        patched = sdk.install(botocore.session, settings.settings())
         if not patched:
             raise SystemExit("the layer's botocore patch did not install")
 

@@ -1,5 +1,5 @@
 """Per-invocation cost of the handler wrapper, in process: the same trivial handler called
-bare and through ``timeout_guard.bootstrap.wrap`` (the real Guard: SIGALRM handler swap,
+bare and through ``timeout_guard.bootstrap.guarded_handler`` (the real Guard: SIGALRM handler swap,
 setitimer armed and disarmed on every call), imported from the built layer's ``python/``.
 
     .venv/bin/python bench/invoke_overhead.py --layer-python OPT/python [--calls N]
@@ -60,13 +60,13 @@ def main() -> None:
         raise SystemExit(f"timeout_guard came from {timeout_guard.__file__}, not the layer")
     if args.sdk:
         import botocore.session
-        from timeout_guard import sdk
+        from timeout_guard import sdk, settings
 
-        if not sdk.install(botocore.session):
+        if not sdk.install(botocore.session, settings.settings()):
             raise SystemExit("the botocore patch did not install")
-    wrapped = bootstrap.wrap(handler)
+    wrapped = bootstrap.guarded_handler(handler)
     if wrapped is handler:
-        raise SystemExit("the hook is off: wrap() returned the handler itself")
+        raise SystemExit("the hook is off: guarded_handler() returned the handler itself")
     context = FakeContext()
     _time_calls(wrapped, context, 500)  # warm up
     _time_calls(handler, context, 500)

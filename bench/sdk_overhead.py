@@ -42,9 +42,9 @@ def measure(calls: int = 300, clients: int = 30, rounds: int = 7) -> dict[str, f
     import botocore.endpoint
     import botocore.session
     from loopback import MotoServer
-    from timeout_guard import invocation, sdk
+    from timeout_guard import invocation, sdk, settings
 
-    sdk.install(botocore.session)
+    sdk.install(botocore.session, settings.settings())
     patched = botocore.session.Session.create_client
     original = botocore.session.Session.__dict__["create_client"].__wrapped__
     endpoint = botocore.endpoint.Endpoint
@@ -69,8 +69,7 @@ def measure(calls: int = 300, clients: int = 30, rounds: int = 7) -> dict[str, f
             for _ in range(calls):
                 sqs.get_queue_url(QueueName="bench")
 
-        now = time.monotonic()
-        invocation.begin("bench", now + 3600, now + 3500)
+        invocation.begin(_deadline(3500))
 
         def unpatched_calls() -> None:
             endpoint._do_get_response = wrapped_attempt.__wrapped__
@@ -101,6 +100,21 @@ def measure(calls: int = 300, clients: int = 30, rounds: int = 7) -> dict[str, f
     }
 
 
+def _deadline(seconds: float) -> Any:
+    """An invocation whose guard fires in ``seconds``: the guard's real Deadline, no alarm."""
+    from timeout_guard import guard, settings
+
+    class Context:
+        aws_request_id = "bench"
+        due = time.monotonic() + seconds + 100
+
+        def get_remaining_time_in_millis(self) -> int:
+            return int((self.due - time.monotonic()) * 1000)
+
+    owner = guard.Guard(settings.settings(), set())
+    return guard.Deadline(owner, {}, Context(), time.monotonic(), (seconds + 100) * 1000, 100_000)
+
+
 def _best_us(run: Callable[[], None], number: int, repeat: int = 7) -> float:
     """Fastest per-call time of ``run`` in µs (timeit's method: the minimum is the cost)."""
     import timeit
@@ -117,9 +131,9 @@ def _direct_costs(session: Any, kwargs: dict) -> dict[str, float]:
     merged Config) and ``register`` (the per-operation handlers).
     """
     import botocore.session
-    from timeout_guard import invocation
-    from timeout_guard.sdk import accounting, attempt, patch
-    from timeout_guard.sdk._wrap import wrap_method
+    from timeout_guard import invocation, settings
+    from timeout_guard.sdk import accounting, attempts, clients
+    from timeout_guard.sdk.wrapping import wrap_method
 
     client = botocore.session.Session.create_client(session, "sqs", **kwargs)
     model = client.meta.service_model.operation_model("GetQueueUrl")
@@ -141,9 +155,9 @@ def _direct_costs(session: Any, kwargs: dict) -> dict[str, float]:
         pass
 
     for name, wrapper in (
-        ("_do_get_response", attempt.do_get_response),
-        ("_needs_retry", attempt.needs_retry),
-        ("urlopen", attempt.urlopen),
+        ("_do_get_response", attempts.do_get_response_wrapper(True)),
+        ("_needs_retry", attempts.needs_retry),
+        ("urlopen", attempts.urlopen),
     ):
         wrap_method(Wrapped, name, wrapper)
     plain, wrapped = Target(), Wrapped()
@@ -167,8 +181,7 @@ def _direct_costs(session: Any, kwargs: dict) -> dict[str, float]:
 
         return run
 
-    now = time.monotonic()
-    invocation.begin("bench", now + 3600, now + 3500)
+    invocation.begin(_deadline(3500))
     try:
         layered = _best_us(one_attempt(wrapped), 20000)
         bare = _best_us(one_attempt(plain), 20000)
@@ -177,9 +190,17 @@ def _direct_costs(session: Any, kwargs: dict) -> dict[str, float]:
         invocation.end()
 
     args, kw = ("sqs",), dict(kwargs)
-    _, _, merged = patch.prepare(session, args, kw)
-    prepare_us = _best_us(lambda: patch.prepare(session, args, kw), 300)
-    register_us = _best_us(lambda: patch.track(session, client, "sqs", merged, True), 300)
+    layer_settings = settings.settings()
+    _, _, merged = clients._layered_arguments(session, args, kw, layer_settings)
+    prepare_us = _best_us(
+        lambda: clients._layered_arguments(session, args, kw, layer_settings), 300
+    )
+
+    def register() -> None:
+        rules = clients.client_rules(client, "sqs", merged, layer_settings, True)
+        clients._track(session, client, rules)
+
+    register_us = _best_us(register, 300)
     return {
         "api_call_layer_code_us": round(layered - bare, 2),
         "create_client_layer_us": round(prepare_us + register_us, 1),

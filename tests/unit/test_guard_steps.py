@@ -323,3 +323,20 @@ def test_post_import_hook_survives_a_find_spec_probe(tmp_path: Any, monkeypatch:
     importlib.reload(module)
     assert seen == [module]  # once only
     sys.modules.pop("probed_module_for_hook", None)
+
+
+def test_an_invocation_is_freed_at_once_not_by_the_garbage_collector() -> None:
+    """No reference cycle survives an invocation: a cycle per invocation would make the
+    collector run every few invocations (measured: p99 of the added time 50 µs instead of 9)."""
+    import gc
+    import weakref
+
+    g = make_guard()
+    gc.disable()
+    try:
+        g.enter({}, Context(10_000))
+        deadline = weakref.ref(g.current)
+        g.exit()
+        assert deadline() is None
+    finally:
+        gc.enable()
