@@ -23,6 +23,10 @@ layer, measured in the same interleaved run).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -46,6 +50,37 @@ TARGET_CI_MS = 3.0  # the 95 % interval's upper end stays below this
 BUSY_LOAD = 1.0  # 1-minute load average at the start above which wall clock is not judged
 BASELINE = "without"
 MAIN = "layer"
+FLOOR = "floor"
+REPO = Path(__file__).resolve().parent.parent
+
+
+def build_floor_layer() -> Path:
+    """The floor of this design, built like the layer: the same exec wrapper and a bootstrap
+    ``sitecustomize`` that restores the environment and chains, but starts nothing of the
+    layer. Measured as one more arm, it splits the added time into what any exec wrapper with a
+    bootstrap ``sitecustomize`` costs and what the layer's own code costs above it."""
+    root = Path(tempfile.mkdtemp(prefix="bench-floor-"))
+    for part in ("layer", "wrapper", "tools"):
+        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
+    bootstrap = root / "layer/timeout_guard/_bootstrap/sitecustomize.py"
+    text = bootstrap.read_text()
+    call = "    _start_layer(_boot_dir)\n"
+    if call not in text:
+        raise RuntimeError(f"{bootstrap.name} changed: cannot build the floor layer")
+    bootstrap.write_text(text.replace(call, "    pass  # the floor: the layer is not started\n"))
+    zip_path = root / "floor.zip"
+    subprocess.run(
+        [sys.executable, str(root / "tools/build_layer.py"), "--zip", str(zip_path)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    for part in ("layer", "wrapper", "tools"):
+        shutil.rmtree(root / part)
+    return zip_path  # its folder goes with remove_floor_layer
+
+
+def remove_floor_layer(zip_path: Path) -> None:
+    shutil.rmtree(zip_path.parent, ignore_errors=True)
 
 
 def _fresh_start(fn: LocalLambda) -> tuple[float, float]:
@@ -248,9 +283,23 @@ def miss_reason(results: dict[str, Any]) -> str:
     text += f"{where}." if where else "none."
     text += (
         f" Of the added time, the exec wrapper alone is {wrapper['wall']:.2f} ms wall, "
-        f"{wrapper['cpu']:.2f} ms CPU (one more exec: a POSIX sh that execs Python); the rest "
-        "is loading the layer's modules from its bytecode and running them (10 modules by the "
-        "time the handler is loaded, 8 more when botocore is imported). Bytecode shipped for: "
+        f"{wrapper['cpu']:.2f} ms CPU (one more exec: a POSIX sh that execs Python)."
+    )
+    if FLOOR in results["arms"]:
+        floors = "; ".join(
+            f"python{c['mode']} {c['function']} floor {c['added'][FLOOR]['cpu']['added']:+.2f} "
+            f"ms, layer {c['added'][MAIN]['cpu']['added']:+.2f} ms"
+            for c in results["cases"]
+        )
+        text += (
+            " The floor arm (the same wrapper and a bootstrap sitecustomize that restores the "
+            "environment and chains but starts nothing) shows what any exec wrapper of this "
+            f"design costs before the layer's own code runs (CPU time): {floors}."
+        )
+    text += (
+        " The rest is loading the layer's modules from its bytecode and running them (12 "
+        "modules by the time the handler is loaded, 8 more when botocore is imported). "
+        "Bytecode shipped for: "
         f"{', '.join(results['bytecode']) or 'none'}; an interpreter without it compiles the "
         "layer's modules at every cold start (compile() alone: about 7 ms for the start-up "
         "modules and 6 more for the botocore patch on this machine). What would close the "
@@ -336,7 +385,8 @@ def main() -> int:
     args = parser.parse_args()
     modes = runtime_modes()
     opt = unpack_layer(args.zip)
-    others = {}
+    floor_zip = build_floor_layer()
+    others = {FLOOR: (unpack_layer(floor_zip), floor_zip)}
     try:
         for spec in args.compare:
             name, _, path = spec.partition("=")
@@ -345,6 +395,7 @@ def main() -> int:
     finally:
         for o in [opt, *(unpacked for unpacked, _ in others.values())]:
             remove_layer(o)
+        remove_floor_layer(floor_zip)
     print("\n".join(table(results)))
     print()
     for c in checks(results):

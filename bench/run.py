@@ -108,6 +108,9 @@ def main() -> int:
         print(f"WARNING: runtime modes available: {modes} (want python3.11 and python3.12+)")
     opt = unpack_layer()
     compared = {}
+    if "cold" in only:
+        floor_zip = cold_start.build_floor_layer()
+        compared[cold_start.FLOOR] = (unpack_layer(floor_zip), floor_zip)
     for spec in args.cold_compare:
         name, _, path = spec.partition("=")
         compared[name] = (unpack_layer(Path(path)), Path(path))
@@ -209,6 +212,8 @@ def main() -> int:
     finally:
         for folder in [opt, *(unpacked for unpacked, _ in compared.values())]:
             remove_layer(folder)
+        if cold_start.FLOOR in compared:
+            cold_start.remove_floor_layer(compared[cold_start.FLOOR][1])
 
     seconds = time.monotonic() - started
     misses = _misses(checks, done)

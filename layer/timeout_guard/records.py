@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import select
 import sys
 import time
 import traceback
@@ -258,6 +257,8 @@ def _emit(
 def _write_stderr(line: str) -> None:
     """One line on stderr without blocking: only if the pipe takes it at once."""
     try:
+        import select  # here, not at start-up: a rare fallback, and every import costs there
+
         data = f"[ERROR] {LOGGER_NAME}: {line}".encode("utf-8", "replace")[: PIPE_BUF - 1]
         _, writable, _ = select.select([], [2], [], 0)
         if writable:
