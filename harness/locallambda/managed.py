@@ -33,7 +33,6 @@ import selectors
 import socket
 import struct
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
@@ -90,32 +89,16 @@ class ManagedRuntimeAPIServer(RuntimeAPIServer):
             self.running.clear()
             self.cond.notify_all()
 
-    def take_next(
-        self, generation: int, peer_port: Optional[int] = None
-    ) -> Optional[PendingInvocation]:
-        with self.cond:
-            if generation == self.generation and self.first_next_at is None:
-                self.first_next_at = time.monotonic()
-            self.polls_waiting += 1
-            self.cond.notify_all()
-            try:
-                while True:
-                    if self.closing or generation != self.generation:
-                        return None
-                    if self.queue:
-                        invocation = self.queue.popleft()
-                        now_mono, now_epoch = time.monotonic(), time.time()
-                        invocation.handed_out_at = now_mono
-                        invocation.deadline_monotonic = now_mono + invocation.timeout
-                        invocation.deadline_epoch_ms = int((now_epoch + invocation.timeout) * 1000)
-                        self.running[invocation.request_id] = invocation
-                        if self.on_hand_out is not None:
-                            self.on_hand_out(invocation, peer_port)
-                        return invocation
-                    self.cond.wait()
-            finally:
-                self.polls_waiting -= 1
-                self.cond.notify_all()
+    def _hand_out(self, peer_port: Optional[int]) -> Optional[PendingInvocation]:
+        """Any waiting poll takes the next queued event: N run at once."""
+        if not self.queue:
+            return None
+        invocation = self.queue.popleft()
+        invocation.start_clock()
+        self.running[invocation.request_id] = invocation
+        if self.on_hand_out is not None:
+            self.on_hand_out(invocation, peer_port)
+        return invocation
 
     def finish(self, request_id: str, outcome: str, body: bytes, error_type: Optional[str]) -> int:
         with self.cond:

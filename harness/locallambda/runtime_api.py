@@ -61,6 +61,13 @@ class PendingInvocation:
     error_type_header: Optional[str] = None
     too_large: bool = False
 
+    def start_clock(self) -> None:
+        """Handed out by ``/next``: its deadline counts from now."""
+        now_mono, now_epoch = time.monotonic(), time.time()
+        self.handed_out_at = now_mono
+        self.deadline_monotonic = now_mono + self.timeout
+        self.deadline_epoch_ms = int((now_epoch + self.timeout) * 1000)
+
 
 class RuntimeAPIServer:
     """The HTTP endpoint plus the state the local runtime reads (all guarded by ``cond``)."""
@@ -138,7 +145,7 @@ class RuntimeAPIServer:
     def take_next(
         self, generation: int, peer_port: Optional[int] = None
     ) -> Optional[PendingInvocation]:
-        """Block until an event is offered; ``peer_port``: the poll's client port (unused here)."""
+        """Block until an event is offered; ``peer_port``: the poll's client port."""
         with self.cond:
             if generation == self.generation and self.first_next_at is None:
                 self.first_next_at = time.monotonic()
@@ -151,18 +158,22 @@ class RuntimeAPIServer:
                 while True:
                     if self.closing or generation != self.generation:
                         return None
-                    if self.pending is not None and self.active is None:
-                        invocation, self.pending = self.pending, None
-                        now_mono, now_epoch = time.monotonic(), time.time()
-                        invocation.handed_out_at = now_mono
-                        invocation.deadline_monotonic = now_mono + invocation.timeout
-                        invocation.deadline_epoch_ms = int((now_epoch + invocation.timeout) * 1000)
-                        self.active = invocation
+                    invocation = self._hand_out(peer_port)
+                    if invocation is not None:
                         return invocation
                     self.cond.wait()
             finally:
                 self.polls_waiting -= 1
                 self.cond.notify_all()
+
+    def _hand_out(self, peer_port: Optional[int]) -> Optional[PendingInvocation]:
+        """The event a waiting poll takes now, if any (``cond`` held): one at a time here."""
+        if self.pending is None or self.active is not None:
+            return None
+        invocation, self.pending = self.pending, None
+        invocation.start_clock()
+        self.active = invocation
+        return invocation
 
     def finish(self, request_id: str, outcome: str, body: bytes, error_type: Optional[str]) -> int:
         """Record a response or error; return the HTTP status Lambda would answer with."""
