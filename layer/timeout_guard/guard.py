@@ -66,6 +66,10 @@ LAST_WORD_MS = 100  # the final record comes this long before the hard deadline 
 PAST_DEADLINE_EVERY_MS = 1000  # Managed Instances: past the deadline, raise again this often
 # Between firing and deadline - margin/2 the handler is looked at every margin/STUCK_CHECKS.
 STUCK_CHECKS = 20
+# An SDK attempt cut at its cap ends a little before the firing time (sdk.attempts.SAFETY, and
+# CUT_SLACK in judging it cut): the guard waits for that time, so the function's error never
+# arrives before deadline - margin. A cut further from it fires at once.
+CUT_EARLY_MAX = 0.05
 
 
 def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., Any]]]:
@@ -167,8 +171,11 @@ class Deadline:
         if self.fired or not self.steps or self.steps[0].run != self.fire:
             return
         try:
-            self.steps.pop(0)
+            step = self.steps.pop(0)
             self.guard.alarm.set_due(self.next_step_due())
+            early = step.due - time.monotonic()
+            if 0 < early <= CUT_EARLY_MAX:  # the attempt ended a few ms early: fire on time
+                time.sleep(early)
             self.fire(sys._getframe(1), interrupt=False)
         except Exception as error:
             records.log_failure("firing at an SDK attempt's cut failed", error)

@@ -225,6 +225,18 @@ def test_sdk_cut_in_a_worker_thread_does_not_fire() -> None:
     g.exit()
 
 
+def test_an_sdk_attempt_cut_a_little_early_fires_at_the_planned_time_not_before() -> None:
+    """An attempt ends ``attempts.SAFETY`` before the firing time: the function's error must
+    still not arrive before deadline - margin."""
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    planned = g.current.steps[0].due = time.monotonic() + 0.02
+    invocation.attempt_cut()
+    assert g.current.fired
+    assert time.monotonic() >= planned
+    g.exit()
+
+
 def test_after_firing_any_error_is_reported_as_the_timeout() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
