@@ -20,6 +20,8 @@ help:
 	@echo "make layer   build $(LAYER_ZIP)"
 	@echo "make lint    ruff, and the SAM template checks (sam validate --lint, cfn-lint, sam build)"
 	@echo "make bench   benchmarks into bench/results.md (FULL=1 for the long cases)"
+	@echo "make conformance   botocore's own tests, plain and with the layer (conformance/)"
+	@echo "make cli     dist/timeout_guard_cli-*.whl, the rollout command carrying the layer zip"
 
 $(VENV)/.installed: requirements-dev.txt harness/pyproject.toml cli/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3.X (3.10+)"; exit 1; }

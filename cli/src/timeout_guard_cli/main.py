@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="R",
-        help="a region (repeatable; default: AWS_REGION / the profile's)",
+        help="a region (repeatable; default: AWS_DEFAULT_REGION or the profile's, else AWS_REGION)",
     )
     select.add_argument(
         "--layer-name",

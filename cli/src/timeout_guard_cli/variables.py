@@ -1,6 +1,6 @@
 """The function variables Timeout Guard uses, and the rules a ``--set`` value must follow.
 
-The value rules repeat those of the layer (``layer/timeout_guard/config.py``): the command must
+The value rules repeat those of the layer (``layer/timeout_guard/settings.py``): the command must
 not import the layer, and the layer must not grow a dependency on the command. They live here
 and nowhere else in the command; ``tests/cli/test_variables.py`` checks that the two agree on
 every variable over a table of good and bad values. The difference is deliberate: where the
