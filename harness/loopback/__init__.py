@@ -387,6 +387,15 @@ class MotoServer:
     def endpoint_url(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def client_options(self, region: str = "us-east-1") -> dict[str, str]:
+        """Keyword arguments for a boto3 client of this server (moto takes any credentials)."""
+        return {
+            "endpoint_url": self.endpoint_url,
+            "region_name": region,
+            "aws_access_key_id": "testing",
+            "aws_secret_access_key": "testing",
+        }
+
     def __enter__(self) -> MotoServer:
         self.start()
         return self

@@ -180,13 +180,7 @@ def moto_queue():
     with MotoServer() as server:
         import boto3
 
-        sqs = boto3.client(
-            "sqs",
-            endpoint_url=server.endpoint_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        sqs = boto3.client("sqs", **server.client_options())
         yield server, sqs.create_queue(QueueName="faults")["QueueUrl"]
 
 

@@ -77,12 +77,7 @@ def test_deep_stack_record_is_bounded(make_lambda, layer_opt, wrapper, version, 
 def aws() -> Iterator[dict]:
     """moto with a queue and a bucket holding one planted object; the endpoint and names."""
     with MotoServer() as server:
-        options = {
-            "endpoint_url": server.endpoint_url,
-            "region_name": "us-east-1",
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
-        }
+        options = server.client_options()
         queue = boto3.client("sqs", **options).create_queue(QueueName="records")["QueueUrl"]
         boto3.client("s3", **options).create_bucket(Bucket="records")
         yield {"server": server, "options": options, "queue": queue, "bucket": "records"}

@@ -79,13 +79,7 @@ def test_known_quirk_a_service_named_like_part_of_the_guard_logger_hides_its_rec
 
 def _table(moto: Any) -> tuple[str, Any]:
     name = f"idempotency-{uuid.uuid4().hex[:8]}"
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=moto.endpoint_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ddb = boto3.client("dynamodb", **moto.client_options())
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],

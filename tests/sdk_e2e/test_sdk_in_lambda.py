@@ -23,12 +23,7 @@ STREAM = "events"
 @pytest.fixture(scope="module")
 def moto() -> Iterator[MotoServer]:
     with MotoServer() as server:
-        options = {
-            "endpoint_url": server.endpoint_url,
-            "region_name": "us-east-1",
-            "aws_access_key_id": "testing",
-            "aws_secret_access_key": "testing",
-        }
+        options = server.client_options()
         boto3.client("s3", **options).create_bucket(Bucket="bucket")
         firehose = boto3.client("firehose", **options)
         firehose.create_delivery_stream(
