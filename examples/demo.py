@@ -33,7 +33,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from locallambda import (
     LAYER_ZIP,
@@ -131,31 +131,27 @@ class Run:
     wrapper: Path
 
     def function(self, layer: bool, timeout: float, env: dict[str, str]) -> LocalLambda:
-        fn = LocalLambda(
-            APP,
-            "app.handler",
-            opt_dir=self.wrapper.parent if layer else None,
-            exec_wrapper=str(self.wrapper) if layer else None,
-            env=env,
-            timeout=timeout,
-            python=self.python,
-            function_name="timeout-guard-example",
-        )
-        self.stack.callback(self.release, fn)
-        return fn
+        return self._example(layer, timeout=timeout, env=env, python=self.python)
 
     def managed_function(self, layer: bool, python: Runtime) -> LocalLambda:
         """The same function on Lambda Managed Instances (MI_WORKERS worker processes)."""
+        return self._example(
+            layer,
+            timeout=STUCK_TIMEOUT_S,
+            python=python,
+            max_concurrency=MI_WORKERS,
+            queue_timeout=MI_QUEUE_WAIT_S,
+        )
+
+    def _example(self, layer: bool, **options: Any) -> LocalLambda:
+        """The example function, with or without the layer; released when the demo ends."""
         fn = LocalLambda(
             APP,
             "app.handler",
             opt_dir=self.wrapper.parent if layer else None,
             exec_wrapper=str(self.wrapper) if layer else None,
-            timeout=STUCK_TIMEOUT_S,
-            python=python,
             function_name="timeout-guard-example",
-            max_concurrency=MI_WORKERS,
-            queue_timeout=MI_QUEUE_WAIT_S,
+            **options,
         )
         self.stack.callback(self.release, fn)
         return fn

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 import botocore.session
 from timeout_guard import guard, invocation, settings
+from unit.helpers import Context
 
 REGION = "us-east-1"
 
@@ -22,23 +23,13 @@ def client(service: str, endpoint_url: str, **kwargs: Any) -> Any:
     )
 
 
-class _Context:
-    aws_request_id = "test-request"
-
-    def __init__(self, remaining_ms: float) -> None:
-        self.due = time.monotonic() + remaining_ms / 1000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.due - time.monotonic()) * 1000)
-
-
 @contextlib.contextmanager
 def in_invocation(seconds: float) -> Iterator[guard.Deadline]:
     """Inside an invocation whose guard fires in ``seconds`` (margin 1 s): the guard's real
     deadline made current, as the handler wrapper makes it, but with no alarm taken (the
     in-process tests must not be interrupted)."""
     margin_ms = 1000
-    context = _Context(seconds * 1000 + margin_ms)
+    context = Context(seconds * 1000 + margin_ms)
     owner = guard.Guard(settings.settings(), set())
     deadline = guard.Deadline(owner, {}, context, time.monotonic(), seconds * 1000 + margin_ms,
                               margin_ms)
