@@ -119,7 +119,8 @@ def wrapper_alone(opt: Path, runs: int = 200) -> dict[str, float]:
 def bytecode_tags(zip_path: Path) -> list[str]:
     """The interpreters a layer zip ships bytecode for (``cpython-312``, ...)."""
     with zipfile.ZipFile(zip_path) as archive:
-        return sorted({n.rsplit(".", 2)[-2] for n in archive.namelist() if n.endswith(".pyc")})
+        names = archive.namelist()
+    return sorted({n.rsplit(".", 2)[-2] for n in names if n.endswith((".pyc", ".bundle"))})
 
 
 def _order(arms: list[str], round_: int) -> list[str]:
@@ -297,15 +298,15 @@ def miss_reason(results: dict[str, Any]) -> str:
             f"design costs before the layer's own code runs (CPU time): {floors}."
         )
     text += (
-        " The rest is loading the layer's modules from its bytecode and running them (12 "
-        "modules by the time the handler is loaded, 8 more when botocore is imported). "
+        " The rest is loading the layer's modules from its bytecode bundle and running them "
+        "(12 modules by the time the handler is loaded, 8 more when botocore is imported). "
         "Bytecode shipped for: "
         f"{', '.join(results['bytecode']) or 'none'}; an interpreter without it compiles the "
         "layer's modules at every cold start (compile() alone: about 7 ms for the start-up "
-        "modules and 6 more for the botocore patch on this machine). What would close the "
-        "rest: fewer modules on the start-up path (importlib's own work and unmarshalling cost "
-        "about 0.1 ms per module here, whatever its size); the wrapper's exec is the floor of "
-        "an exec wrapper. Intervals are wide on a busy 2-core machine: another process slows "
+        "modules and 6 more for the botocore patch on this machine). What is left is "
+        "unmarshalling the modules' code and running their bodies for the first time in a "
+        "cold process: less code on the start-up path; the wrapper's exec is the floor of an "
+        "exec wrapper. Intervals are wide on a busy 2-core machine: another process slows "
         "the cold start's CPU time too (caches), by tens of ms for a boto3 import."
     )
     if any(results["written"].values()):

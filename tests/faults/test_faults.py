@@ -265,12 +265,18 @@ DAMAGED = {
     "guard.py missing": ("delete", f"{PKG}/guard.py", True, False),
     "sdk/attempts.py missing": ("delete", f"{PKG}/sdk/attempts.py", False, True),
     "_startup.py missing": ("delete", f"{PKG}/_startup.py", False, False),
-    # The runtime is python3.11, for which the layer ships bytecode: an unchecked-hash pyc is
-    # loaded without reading its source, so an unreadable guard.py (not a missing one) is no
+    # The runtime is python3.11, for which the layer ships bytecode: the bundle's modules are
+    # loaded without reading their source, so an unreadable guard.py (not a missing one) is no
     # damage at all there.
     "guard.py unreadable": ("chmod", f"{PKG}/guard.py", True, True),
     "sdk/ unreadable": ("chmod", f"{PKG}/sdk", False, True),
     "package unreadable": ("chmod", PKG, False, False),
+    # A bundle that cannot be used is no bundle: the modules come from the sources, silently.
+    "bytecode bundle damaged": ("garble", f"{PKG}/__pycache__/bytecode.cpython-311.bundle", True,
+                                True),
+    "bytecode bundle of another Python": (
+        "other magic", f"{PKG}/__pycache__/bytecode.cpython-311.bundle", True, True
+    ),
 }
 DROP_ROOTS_READ = "--bounding-set=-dac_override,-dac_read_search"
 
@@ -282,6 +288,12 @@ def test_damaged_layer(make_lambda, tmp_path, case):
     wrapper = str(opt / "timeout-guard")
     if how == "delete":
         (opt / path).unlink()
+    elif how == "garble":
+        data = (opt / path).read_bytes()
+        (opt / path).write_bytes(data[:4] + b"\x00not marshal data" + data[4:])
+    elif how == "other magic":
+        data = (opt / path).read_bytes()
+        (opt / path).write_bytes(b"\x00\x00\r\n" + data[4:])
     else:
         (opt / path).chmod(0)
         if os.geteuid() == 0:  # root reads anything: run the runtime without that privilege
@@ -305,6 +317,10 @@ def test_damaged_layer(make_lambda, tmp_path, case):
     assert first.status == second.status == "success", first.logs
     assert first.payload["hooked"] is hook_active
     assert first.payload["connect_timeout"] == (2.0 if sdk_active else 60)
+    if how in ("garble", "other magic"):
+        assert first.payload["layer_loaders"] == ["SourceFileLoader"]  # from the sources
+    elif how == "chmod" and path.endswith(".py"):
+        assert first.payload["layer_loaders"] == ["Bundle"]  # the bytecode, not the source
     logs = first.logs + second.logs
     warnings = _warnings(logs)
     assert len(warnings) == (0 if sdk_active and hook_active else 1), logs

@@ -1,14 +1,17 @@
-"""The bytecode shipped in the layer: where importlib looks for it, for the versions the build
-lists, each pyc the compilation of the source beside it, and used by the runtime without hiding
-the real source files from tracebacks and the guard.
+"""The bytecode shipped in the layer: where the layer looks for it (the bootstrap's pyc where
+`site` finds it, the package's bundle where the bootstrap does), for the versions the build
+lists, each the compilation of the shipped source, and used by the runtime without hiding the
+real source files from tracebacks and the guard.
 
-An unchecked-hash pyc (PEP 552) is never compared with its source again: a stale one would run
-code that is not the shipped source. So every pyc is checked here, by the interpreter it is for.
+Neither an unchecked-hash pyc (PEP 552) nor the bundle is compared with its source again at run
+time: a stale one would run code that is not the shipped source. So every piece of bytecode is
+checked here, by the interpreter it is for.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import re
 import subprocess
 import textwrap
@@ -34,9 +37,21 @@ STUCK = REPO / "tests" / "guard" / "functions" / "stuck"
 _LISTED = re.compile(r"^bytecode for python(3\.\d+): (cpython-3\d+|none)\b", re.M)
 
 
-def pyc_tags(zip_path: Path) -> set[str]:
+PKG = "python/timeout_guard"
+BOOTSTRAP = f"{PKG}/_bootstrap/sitecustomize.py"
+
+
+def bytecode_tags(zip_path: Path) -> set[str]:
+    """The cache tags the layer ships bytecode for (its bundles' and bootstrap pycs')."""
     with zipfile.ZipFile(zip_path) as archive:
-        return {n.rsplit(".", 2)[-2] for n in archive.namelist() if n.endswith(".pyc")}
+        names = archive.namelist()
+    return {n.rsplit(".", 2)[-2] for n in names if n.endswith((".pyc", ".bundle"))}
+
+
+def read_bundle(data: bytes) -> dict[str, tuple[str, bool, bytes]]:
+    """A bundle's modules: {name: (path in the package, is a package, marshalled code)}, after
+    its 4-byte magic number (str, bool and bytes marshal alike in every Python 3)."""
+    return marshal.loads(data[4:])
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +65,7 @@ def test_build_lists_the_versions_it_compiled_for(build_output):
     listed = dict(_LISTED.findall(stdout))
     assert sorted(listed) == list(SUPPORTED), stdout  # one line per supported version
     compiled = {tag for tag in listed.values() if tag != "none"}
-    assert compiled == pyc_tags(zip_path)
+    assert compiled == bytecode_tags(zip_path)
     for version, tag in listed.items():
         assert tag in ("none", f"cpython-{version.replace('.', '')}"), (version, tag)
 
@@ -58,26 +73,32 @@ def test_build_lists_the_versions_it_compiled_for(build_output):
 def test_every_module_has_bytecode_for_each_version_listed(layer_zip):  # noqa: F811
     with zipfile.ZipFile(layer_zip) as archive:
         names = set(archive.namelist())
-    sources = {n for n in names if n.endswith(".py")}
-    tags = pyc_tags(layer_zip)
-    assert tags, "the layer ships no bytecode"
-    for tag in tags:
-        expected = {
-            f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc"
-            for folder, _, file in (s.rpartition("/") for s in sources)
-        }
-        assert expected <= names, sorted(expected - names)
+        tags = bytecode_tags(layer_zip)
+        assert tags, "the layer ships no bytecode"
+        modules = sorted(
+            n[len(PKG) + 1 :] for n in names if n.endswith(".py") and n != BOOTSTRAP
+        )
+        for tag in tags:
+            assert f"{PKG}/_bootstrap/__pycache__/sitecustomize.{tag}.pyc" in names, tag
+            bundle = read_bundle(archive.read(f"{PKG}/__pycache__/bytecode.{tag}.bundle"))
+            assert sorted(rel for rel, _, _ in bundle.values()) == modules, tag
+            for name, (rel, is_package, _) in bundle.items():
+                dotted = rel[: -len(".py")].replace("/", ".")
+                if is_package:
+                    dotted = dotted[: -len(".__init__")] if "." in dotted else ""
+                assert name == ".".join(filter(None, ["timeout_guard", dotted])), (name, rel)
+                assert is_package == rel.endswith("__init__.py"), rel
 
 
 def test_a_version_not_asked_for_gets_no_bytecode(tmp_path):
     out = tmp_path / "one.zip"
     stdout = build("--zip", str(out), "--python", "3.12").stdout
     listed = dict(_LISTED.findall(stdout))
-    assert pyc_tags(out) <= {"cpython-312"}
+    assert bytecode_tags(out) <= {"cpython-312"}
     assert all(listed[v] == "none" for v in SUPPORTED if v != "3.12"), stdout
     sources_only = tmp_path / "none.zip"
     build("--zip", str(sources_only), "--python", "none")
-    assert pyc_tags(sources_only) == set()
+    assert bytecode_tags(sources_only) == set()
 
 
 def test_unknown_version_is_refused(tmp_path):
@@ -86,58 +107,74 @@ def test_unknown_version_is_refused(tmp_path):
     assert not (tmp_path / "x.zip").exists()
 
 
-# Run by each interpreter on the unpacked layer: every pyc of its own cache tag must be an
-# unchecked-hash pyc of the source beside it, hashed and compiled by this interpreter; then the
-# package imports with no .py of the layer opened (the pycs are what runs).
-CHECK_PYCS = textwrap.dedent(
+# Run by each interpreter on the unpacked layer: the bootstrap's pyc of its own cache tag must be
+# an unchecked-hash pyc of the bootstrap's source, and each module of its bundle the compilation
+# of the shipped source, by this interpreter; then the bootstrap starts the layer as `site` does
+# and the package imports with no .py of the layer opened (the bytecode is what runs).
+CHECK_BYTECODE = textwrap.dedent(
     """
     import importlib.util, json, marshal, os, sys
 
     root = sys.argv[1]
-    checked, missing = [], []
-    for folder, _, files in sorted(os.walk(root)):
-        for file in sorted(f for f in files if f.endswith(".py")):
-            source_path = os.path.join(folder, file)
-            rel = os.path.relpath(source_path, root)
-            pyc_path = importlib.util.cache_from_source(source_path)
-            if not os.path.exists(pyc_path):
-                missing.append(rel)
-                continue
-            with open(pyc_path, "rb") as f:
-                data = f.read()
-            with open(source_path, "rb") as f:
-                source = f.read()
-            assert data[:4] == importlib.util.MAGIC_NUMBER, rel
-            assert int.from_bytes(data[4:8], "little") == 0b01, rel  # hash-based, unchecked
-            assert data[8:16] == importlib.util.source_hash(source), rel
-            code = marshal.loads(data[16:])
-            expected = compile(source, source_path, "exec", dont_inherit=True, optimize=2)
-            assert code == expected, rel
-            checked.append(rel)
+    package = os.path.join(root, "timeout_guard")
+    boot = os.path.join(package, "_bootstrap", "sitecustomize.py")
+    checked = []
+
+    def compiled(path):
+        with open(path, "rb") as f:
+            source = f.read()
+        return source, compile(source, path, "exec", dont_inherit=True, optimize=2)
+
+    pyc_path = importlib.util.cache_from_source(boot)
+    if os.path.exists(pyc_path):
+        with open(pyc_path, "rb") as f:
+            data = f.read()
+        source, expected = compiled(boot)
+        assert data[:4] == importlib.util.MAGIC_NUMBER
+        assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, unchecked
+        assert data[8:16] == importlib.util.source_hash(source)
+        assert marshal.loads(data[16:]) == expected
+        checked.append(os.path.relpath(boot, root))
+    bundle_path = os.path.join(
+        package, "__pycache__", "bytecode." + sys.implementation.cache_tag + ".bundle"
+    )
+    if os.path.exists(bundle_path):
+        with open(bundle_path, "rb") as f:
+            data = f.read()
+        assert data[:4] == importlib.util.MAGIC_NUMBER
+        for name, (rel, is_package, code) in sorted(marshal.loads(data[4:]).items()):
+            assert marshal.loads(code) == compiled(os.path.join(package, rel))[1], rel
+            checked.append(os.path.join("timeout_guard", rel))
 
     opened = []
     sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
-    sys.path.insert(0, root)
+    os.environ["TIMEOUT_GUARD_BOOTSTRAP_DIR"] = os.path.dirname(boot)
+    spec = importlib.util.spec_from_file_location("sitecustomize", boot)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))  # starts the layer
     import timeout_guard, timeout_guard._startup, timeout_guard.bootstrap, timeout_guard.sdk
     import timeout_guard.sdk.errors  # imports botocore: the test venv has it
     from timeout_guard.sdk import accounting, attempts, clients, merge, read_timeouts, wrapping
-    layer_files = [p for p in opened if os.path.join(root, "timeout_guard") in p]
+    layer_files = [p for p in opened if package in p]
     print(json.dumps({
-        "tag": sys.implementation.cache_tag, "checked": checked, "missing": missing,
+        "tag": sys.implementation.cache_tag, "checked": checked,
         "sources_opened": sorted(p for p in layer_files if p.endswith(".py")),
-        "pycs_opened": len([p for p in layer_files if p.endswith(".pyc")]),
+        "bundles_opened": len([p for p in layer_files if p.endswith(".bundle")]),
+        "loaders": sorted({
+            type(m.__loader__).__name__ for n, m in sys.modules.items()
+            if n.partition(".")[0] == "timeout_guard"
+        }),
     }))
     """
 )
 
 
 @pytest.mark.parametrize("python", _interpreters())
-def test_every_pyc_matches_its_source_and_is_what_runs(layer_zip, opt, python):  # noqa: F811
+def test_every_bytecode_matches_its_source_and_is_what_runs(layer_zip, opt, python):  # noqa: F811
     botocore_dir = Path(__import__("botocore").__file__).parents[1]
     # -X no_debug_ranges: the build compiles that way, so compile() here gives the same code.
     # PYTHONPATH (so not -I): the sdk modules import botocore, from the test venv.
     result = subprocess.run(
-        [python, "-s", "-X", "no_debug_ranges", "-c", CHECK_PYCS, str(opt / "python")],
+        [python, "-s", "-X", "no_debug_ranges", "-c", CHECK_BYTECODE, str(opt / "python")],
         capture_output=True,
         text=True,
         timeout=120,
@@ -149,13 +186,15 @@ def test_every_pyc_matches_its_source_and_is_what_runs(layer_zip, opt, python): 
     report = json.loads(result.stdout.splitlines()[-1])
     with zipfile.ZipFile(layer_zip) as archive:
         sources = sorted(n[len("python/") :] for n in archive.namelist() if n.endswith(".py"))
-    if report["tag"] in pyc_tags(layer_zip):
+    if report["tag"] in bytecode_tags(layer_zip):
         assert sorted(report["checked"]) == sources
         assert report["sources_opened"] == []  # imported from bytecode alone
-        assert report["pycs_opened"] >= 10
+        assert report["bundles_opened"] == 1
+        assert report["loaders"] == ["Bundle"]
     else:  # no bytecode for this interpreter: simply absent, compiled from source
         assert report["checked"] == []
         assert report["sources_opened"]
+        assert report["loaders"] == ["SourceFileLoader"]
 
 
 def test_reproducible_whatever_the_hash_seed(tmp_path):
@@ -194,6 +233,7 @@ def handler(event, context):
         if codes and hasattr(codes[0], "co_positions"):
             columns = sorted({str(p[2]) for c in codes for p in c.co_positions()})
         found[name] = {
+            "loader": type(module.__loader__).__name__,
             "file": module.__file__,
             "code_files": sorted({c.co_filename for c in codes}),
             "columns": columns,
@@ -215,7 +255,7 @@ def test_runtime_uses_the_bytecode_and_names_the_real_files(
     result = fn.invoke({})
     assert result.status == "success", result.logs
     package = layer_opt / "python" / "timeout_guard"
-    shipped = f"cpython-{version.replace('.', '')}" in pyc_tags(LAYER_ZIP)
+    shipped = f"cpython-{version.replace('.', '')}" in bytecode_tags(LAYER_ZIP)
     if version in BYTECODE_PYTHONS:  # `make layer` compiled for it: the runtime modes' versions
         assert shipped, f"{LAYER_ZIP} has no bytecode for python{version}"
     modules = result.payload["modules"]
@@ -226,8 +266,9 @@ def test_runtime_uses_the_bytecode_and_names_the_real_files(
         real = str(package / (name.replace(".", "/")[len("timeout_guard/") :] or "__init__"))
         assert info["file"] in (real + ".py", real + "/__init__.py"), (name, info["file"])
         assert info["code_files"] in ([], [info["file"]]), (name, info["code_files"])
+        assert info["loader"] == ("Bundle" if shipped else "SourceFileLoader"), (name, info)
         if shipped and info["columns"]:
-            # loaded from the shipped pyc (compiled without column ranges), not from source
+            # loaded from the shipped bundle (compiled without column ranges), not from source
             assert info["columns"] == ["None"], name
     stack = "".join(result.payload["stack"])
     assert f'File "{package / "post_import.py"}", line' in stack, stack

@@ -8,12 +8,19 @@ It then leaves no trace the function could see:
    files) and removes this folder from ``sys.path``;
 2. imports the ``timeout_guard`` package from the layer and lets it install its post-import
    hooks (the handler wrapper when ``awslambdaric.bootstrap`` loads, the SDK settings when
-   ``botocore.session`` loads); nothing heavy is imported here;
+   ``botocore.session`` loads); nothing heavy is imported here. Where the build shipped a
+   bytecode bundle for this interpreter, the package's modules come from it (:class:`Bundle`:
+   one file read at start-up instead of a path search, an open and a read per module, which is
+   most of what the layer's modules cost a cold start); else from the layer's folder;
 3. runs the ``sitecustomize`` this module shadows, if there is one, as ``site`` would have.
 
 Steps 1 and 2 never raise: whatever fails, the function starts as without the layer.
 """
 
+import _frozen_importlib  # importlib's own machinery, loaded in every process: no import cost
+import _frozen_importlib_external
+import _imp
+import marshal
 import os
 import sys
 
@@ -40,15 +47,81 @@ def _restore_environment():
     return target
 
 
+class Bundle:
+    """A ``sys.meta_path`` finder and loader of the package's modules from the bytecode bundle
+    the build wrote for this interpreter (``tools/build_layer.py``): ``MAGIC_NUMBER`` then one
+    marshalled ``{module name: (path in the package, is a package, marshalled code)}``.
+
+    A module is served only while its source file is there, as importlib serves a ``.pyc``
+    only beside its source: a layer missing a module behaves the same with or without the
+    bundle. The code names the source file where it really is (importlib does the same for a
+    ``.pyc``), so tracebacks and the guard's own-file checks see the real files.
+    """
+
+    def __init__(self, package_dir, modules):
+        self._package_dir = package_dir
+        self._modules = modules
+
+    @classmethod
+    def open(cls, package_dir):
+        """The bundle for this interpreter, or None (none shipped, another magic number)."""
+        tag = sys.implementation.cache_tag
+        if tag is None:
+            return None
+        path = os.path.join(package_dir, "__pycache__", f"bytecode.{tag}.bundle")
+        try:
+            with open(path, "rb") as file:
+                data = file.read()
+        except OSError:
+            return None
+        magic = _frozen_importlib_external.MAGIC_NUMBER
+        if data[: len(magic)] != magic:
+            return None
+        try:
+            modules = marshal.loads(memoryview(data)[len(magic) :])
+        except (EOFError, ValueError, TypeError):  # damaged: the folder's modules instead
+            return None
+        return cls(package_dir, modules) if isinstance(modules, dict) else None
+
+    def find_spec(self, fullname, path=None, target=None):
+        entry = self._modules.get(fullname)
+        if entry is None:
+            return None
+        relative, is_package, _ = entry
+        origin = os.path.join(self._package_dir, relative)
+        if not os.path.isfile(origin):
+            return None
+        spec = _frozen_importlib.ModuleSpec(fullname, self, origin=origin, is_package=is_package)
+        spec.has_location = True  # __file__ is the source file
+        if is_package:
+            spec.submodule_search_locations = [os.path.dirname(origin)]
+        return spec
+
+    def create_module(self, spec):
+        return None  # the default module
+
+    def exec_module(self, module):
+        code = marshal.loads(self._modules[module.__name__][2])
+        _imp._fix_co_filename(code, module.__spec__.origin)
+        exec(code, module.__dict__)
+
+
 def _start_layer(boot_dir):
-    """Import timeout_guard from the layer (its folder is on sys.path only for this import)."""
-    python_dir = os.path.dirname(os.path.dirname(boot_dir))
-    sys.path.insert(0, python_dir)
-    try:
+    """Import timeout_guard from the layer: from its bytecode bundle if there is one for this
+    interpreter, else from its folder (on sys.path only for this import)."""
+    package_dir = os.path.dirname(boot_dir)
+    bundle = Bundle.open(package_dir)
+    if bundle is not None:
+        sys.meta_path.insert(0, bundle)
         from timeout_guard import _startup
-    finally:
-        sys.path.remove(python_dir)
-        sys.path_importer_cache.pop(python_dir, None)
+    else:
+        python_dir = os.path.dirname(package_dir)
+        sys.path.insert(0, python_dir)
+        try:
+            from timeout_guard import _startup
+        finally:
+            sys.path.remove(python_dir)
+            sys.path_importer_cache.pop(python_dir, None)
     _startup.start()
 
 
@@ -57,14 +130,10 @@ def _run_shadowed_sitecustomize():
 
     Its exceptions propagate to ``site``, which reports them exactly as it would have.
     """
-    from importlib.machinery import PathFinder
-
-    spec = PathFinder.find_spec("sitecustomize", sys.path)
+    spec = _frozen_importlib_external.PathFinder.find_spec("sitecustomize", sys.path)
     if spec is None or spec.loader is None:
         return
-    from importlib.util import module_from_spec
-
-    module = module_from_spec(spec)
+    module = _frozen_importlib.module_from_spec(spec)
     sys.modules["sitecustomize"] = module
     spec.loader.exec_module(module)
 

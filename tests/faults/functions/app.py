@@ -37,6 +37,12 @@ def ok(event, context):
         "read_timeout": config.read_timeout,
         # Called by the layer's handler wrapper (the hook is on), or by awslambdaric itself.
         "hooked": "timeout_guard" in sys._getframe(1).f_code.co_filename,
+        # Where the layer's modules came from: its bytecode bundle, or its sources.
+        "layer_loaders": sorted({
+            type(module.__loader__).__name__
+            for name, module in sys.modules.items()
+            if name.partition(".")[0] == "timeout_guard"
+        }),
     }
 
 
