@@ -23,10 +23,10 @@ found on PATH or in pyenv's versions folder compiles every module. The bootstrap
 (imported by `site`) gets an unchecked-hash pyc (PEP 552): loaded by an interpreter whose magic
 number matches, without a look at the source's time or hash; ignored by any other (which
 compiles from source, as without bytecode). The package's modules go into one bundle per
-version: the magic number, then one marshalled {module name: (path in the package, is a
-package, marshalled code)}, which the bootstrap serves modules from (`Bundle` in
-_bootstrap/sitecustomize.py): one file read at start-up instead of a path search, an open and a
-read per module, about 0.4 ms of a cold start. An interpreter with another magic number ignores
+version (the magic number, an index of the modules, their marshalled code; the format is
+`Bundle`'s in _bootstrap/sitecustomize.py), which the bootstrap serves modules from: one file
+read at start-up instead of a path search, an open and a read per module, about 0.4 ms of a
+cold start. An interpreter with another magic number ignores
 it and imports the package from its sources. The versions compiled for, and those not, are
 printed. Bytecode is compiled with ``-X
 no_debug_ranges`` (line numbers kept, no column ranges: tracebacks through the layer's own
@@ -36,8 +36,9 @@ files), and names /opt/python/timeout_guard/... as its file (importlib puts the 
 when it loads it).
 
 Why only some versions: each version's bytecode takes about 41 KB of the zip, the sources and
-the wrapper 45 KB, and the zip must stay under 150 KiB: two versions fit. BYTECODE_PYTHONS holds the two the cold
-start target is measured on (python3.11 and python3.12, the two behaviours of awslambdaric).
+the wrapper 45 KB, and the zip must stay under 150 KiB: two versions fit. BYTECODE_PYTHONS holds
+the two the cold start target is measured on (python3.11 and python3.12, the two behaviours of
+awslambdaric).
 
 The zip is reproducible byte for byte for a given set of interpreters: sorted entries, a fixed
 date (1980-01-01), modes 0755 (wrapper, directories) and 0644 (everything else), one compression
@@ -109,7 +110,13 @@ with tempfile.TemporaryDirectory() as work:
         )
         with open(cfile, "rb") as f:
             pycs[rel] = base64.b64encode(f.read()).decode("ascii")
-bundle = importlib.util.MAGIC_NUMBER + marshal.dumps(modules)
+index, offset = {}, 0
+for name, (rel, is_package, code) in sorted(modules.items()):
+    index[name] = (rel, is_package, offset, len(code))
+    offset += len(code)
+head = marshal.dumps(index)
+bundle = b"".join([importlib.util.MAGIC_NUMBER, len(head).to_bytes(4, "little"), head]
+                  + [code for _, (_, _, code) in sorted(modules.items())])
 json.dump({"pycs": pycs, "bundle": base64.b64encode(bundle).decode("ascii")}, sys.stdout)
 """
 IDENTIFY_SCRIPT = (

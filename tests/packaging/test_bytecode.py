@@ -10,6 +10,7 @@ checked here, by the interpreter it is for.
 
 from __future__ import annotations
 
+import inspect
 import json
 import marshal
 import re
@@ -49,9 +50,16 @@ def bytecode_tags(zip_path: Path) -> set[str]:
 
 
 def read_bundle(data: bytes) -> dict[str, tuple[str, bool, bytes]]:
-    """A bundle's modules: {name: (path in the package, is a package, marshalled code)}, after
-    its 4-byte magic number (str, bool and bytes marshal alike in every Python 3)."""
-    return marshal.loads(data[4:])
+    """A bundle's modules, {name: (path in the package, is a package, marshalled code)}, read as
+    the bootstrap's ``Bundle`` reads them: after the 4-byte magic number, the index's length
+    and the index (str, bool and int marshal alike in every Python 3), then the code at its
+    offsets. Also run by each interpreter in CHECK_BYTECODE."""
+    end = 8 + int.from_bytes(data[4:8], "little")
+    code = data[end:]
+    return {
+        name: (rel, is_package, code[offset : offset + length])
+        for name, (rel, is_package, offset, length) in marshal.loads(data[8:end]).items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +119,7 @@ def test_unknown_version_is_refused(tmp_path):
 # an unchecked-hash pyc of the bootstrap's source, and each module of its bundle the compilation
 # of the shipped source, by this interpreter; then the bootstrap starts the layer as `site` does
 # and the package imports with no .py of the layer opened (the bytecode is what runs).
-CHECK_BYTECODE = textwrap.dedent(
+CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
     """
     import importlib.util, json, marshal, os, sys
 
@@ -142,7 +150,7 @@ CHECK_BYTECODE = textwrap.dedent(
         with open(bundle_path, "rb") as f:
             data = f.read()
         assert data[:4] == importlib.util.MAGIC_NUMBER
-        for name, (rel, is_package, code) in sorted(marshal.loads(data[4:]).items()):
+        for name, (rel, is_package, code) in sorted(read_bundle(data).items()):
             assert marshal.loads(code) == compiled(os.path.join(package, rel))[1], rel
             checked.append(os.path.join("timeout_guard", rel))
 

@@ -49,8 +49,10 @@ def _restore_environment():
 
 class Bundle:
     """A ``sys.meta_path`` finder and loader of the package's modules from the bytecode bundle
-    the build wrote for this interpreter (``tools/build_layer.py``): ``MAGIC_NUMBER`` then one
-    marshalled ``{module name: (path in the package, is a package, marshalled code)}``.
+    the build wrote for this interpreter (``tools/build_layer.py``): ``MAGIC_NUMBER``, the
+    index's length (4 bytes, little-endian), the marshalled index ``{module name: (path in the
+    package, is a package, offset, length)}``, then each module's marshalled code at its offset.
+    The file is read once; a module's code is unmarshalled when it is imported.
 
     A module is served only while its source file is there, as importlib serves a ``.pyc``
     only beside its source: a layer missing a module behaves the same with or without the
@@ -58,36 +60,40 @@ class Bundle:
     ``.pyc``), so tracebacks and the guard's own-file checks see the real files.
     """
 
-    def __init__(self, package_dir, modules):
+    def __init__(self, package_dir, index, code):
         self._package_dir = package_dir
-        self._modules = modules
+        self._index = index
+        self._code = code
 
     @classmethod
     def open(cls, package_dir):
-        """The bundle for this interpreter, or None (none shipped, another magic number)."""
+        """The bundle for this interpreter, or None (none shipped, another magic number, or
+        damaged: the modules then come from the package's folder)."""
         tag = sys.implementation.cache_tag
         if tag is None:
             return None
         path = os.path.join(package_dir, "__pycache__", f"bytecode.{tag}.bundle")
         try:
             with open(path, "rb") as file:
-                data = file.read()
+                data = memoryview(file.read())
         except OSError:
             return None
         magic = _frozen_importlib_external.MAGIC_NUMBER
+        start = len(magic) + 4
         if data[: len(magic)] != magic:
             return None
+        end = start + int.from_bytes(data[len(magic) : start], "little")
         try:
-            modules = marshal.loads(memoryview(data)[len(magic) :])
-        except (EOFError, ValueError, TypeError):  # damaged: the folder's modules instead
+            index = marshal.loads(data[start:end])
+        except (EOFError, ValueError, TypeError):
             return None
-        return cls(package_dir, modules) if isinstance(modules, dict) else None
+        return cls(package_dir, index, data[end:]) if isinstance(index, dict) else None
 
     def find_spec(self, fullname, path=None, target=None):
-        entry = self._modules.get(fullname)
+        entry = self._index.get(fullname)
         if entry is None:
             return None
-        relative, is_package, _ = entry
+        relative, is_package = entry[:2]
         origin = os.path.join(self._package_dir, relative)
         if not os.path.isfile(origin):
             return None
@@ -101,7 +107,8 @@ class Bundle:
         return None  # the default module
 
     def exec_module(self, module):
-        code = marshal.loads(self._modules[module.__name__][2])
+        offset, length = self._index[module.__name__][2:]
+        code = marshal.loads(self._code[offset : offset + length])
         _imp._fix_co_filename(code, module.__spec__.origin)
         exec(code, module.__dict__)
 
