@@ -159,9 +159,11 @@ class Deadline:
         due = next((s.due for s in self.steps if s.bounds_sdk), self.lambda_deadline)
         return min(due, self.lambda_deadline) - time.monotonic()
 
-    def sdk_attempt_cut(self) -> None:
+    def sdk_attempt_cut(self, error: Optional[BaseException] = None) -> None:
         """An SDK attempt ended at the firing time: fire now (one record, the callbacks), without
-        raising; the SDK raises its own error, which the invocation then reports as the cause.
+        raising; the SDK raises its own ``error``, which the invocation then reports as the
+        cause. A handler that catches it, goes on and gets stuck is raised in, as after the
+        guard's own error (the stuck checks watch ``error``'s catching frame).
 
         Only from the main thread: a worker thread's call leaves the alarm to interrupt the
         main thread on time.
@@ -177,8 +179,11 @@ class Deadline:
             if 0 < early <= CUT_EARLY_MAX:  # the attempt ended a few ms early: fire on time
                 time.sleep(early)
             self.fire(sys._getframe(1), interrupt=False)
-        except Exception as error:
-            records.log_failure("firing at an SDK attempt's cut failed", error)
+            if self.raises and error is not None:
+                self.watch.raised = error
+                self._plan_checks()
+        except Exception as failure:
+            records.log_failure("firing at an SDK attempt's cut failed", failure)
 
     # --- the steps -----------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
         def sdk_seconds_left(self) -> Optional[float]: ...
 
-        def sdk_attempt_cut(self) -> None: ...
+        def sdk_attempt_cut(self, error: Optional[BaseException] = None) -> None: ...
 
 
 current: Optional[Deadline] = None  # the invocation in progress; None between invocations
@@ -42,11 +42,11 @@ def seconds_left() -> Optional[float]:
     return None if deadline is None else deadline.sdk_seconds_left()
 
 
-def attempt_cut() -> None:
-    """An SDK attempt ended because the deadline came (the SDK then raises its own error)."""
+def attempt_cut(error: Optional[BaseException] = None) -> None:
+    """An SDK attempt ended because the deadline came; the SDK raises ``error`` next."""
     deadline = _deadline()
     if deadline is not None:
-        deadline.sdk_attempt_cut()
+        deadline.sdk_attempt_cut(error)
 
 
 def on_end(callback: Callable[[], None]) -> None:

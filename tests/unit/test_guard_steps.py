@@ -237,6 +237,36 @@ def test_an_sdk_attempt_cut_a_little_early_fires_at_the_planned_time_not_before(
     g.exit()
 
 
+def test_a_handler_stuck_after_catching_an_sdk_cut_gets_the_guard_error() -> None:
+    """The SDK's own error (its attempt cut at the firing time) caught like the guard's: the
+    checks watch its catching frame, and a handler that goes on and hangs is raised in."""
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    deadline = g.current
+    sdk_error = TimeoutError("an SDK attempt cut by the deadline")
+
+    def sdk_call() -> None:
+        invocation.attempt_cut(sdk_error)  # fires (record, callbacks) without raising
+        raise sdk_error
+
+    def record() -> None:
+        try:
+            sdk_call()
+        except TimeoutError:
+            pass  # a batch record's failure: the handler goes on to the next
+
+    record()
+    signal.setitimer(signal.ITIMER_REAL, 0)  # the checks by hand below, not by the real timer
+    assert deadline.fired
+    assert [s.run.__name__ for s in deadline.steps] == ["check_stuck"] * 9 + [
+        "raise_again",
+        "last_word",
+    ]
+    with pytest.raises(LambdaTimeoutError):
+        _stuck_here(deadline)
+    g.exit()
+
+
 def test_after_firing_any_error_is_reported_as_the_timeout() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))

@@ -106,7 +106,7 @@ def _judge(plan: _Attempt, request: Any, operation_model: Any, context: dict, re
         context[STOP] = True
         error = cls(endpoint_url=getattr(request, "url", ""), timeout_s=round(budget, 3))
         error.__cause__ = result[1]
-        invocation.attempt_cut()  # the guard fires now: one record, the callbacks
+        invocation.attempt_cut(error)  # the guard fires now: one record, the callbacks
         return None, error
     return result
 
