@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Optional
 
 import boto3
 import pytest
+from loopback import BlackHole
 
 from .helpers import both, json_lines, needs_runtime
 
@@ -124,14 +125,16 @@ def test_idempotency_record_released_so_a_retry_runs(function, moto, tmp_path, c
         assert retry_without.status == "success", retry_without.logs
 
 
-def _sqs_event(hung: set[int]) -> dict[str, Any]:
+def _sqs_event(hung: set[int], stalled: Optional[dict[int, str]] = None) -> dict[str, Any]:
+    """Five records; ``hung`` ones sleep, ``stalled`` ones call an SQS endpoint at that URL."""
     records = []
     for n in range(5):
+        body = {"n": n, "hang": n in hung, "stall_url": (stalled or {}).get(n)}
         records.append(
             {
                 "messageId": f"m{n}",
                 "receiptHandle": f"handle-{n}",
-                "body": json.dumps({"n": n, "hang": n in hung}),
+                "body": json.dumps(body),
                 "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
                 "messageAttributes": {},
                 "md5OfBody": "",
@@ -159,4 +162,27 @@ def test_batch_reports_hung_records_as_failures_before_the_kill(function, hangin
     cleanup = [line for line in json_lines(with_layer.stdout) if "cleanup_done_ms_left" in line]
     assert len(cleanup) == 1 and cleanup[0]["cleanup_done_ms_left"] > 0
     assert len(guard_records(with_layer.logs)) == 1
+    assert "Still running" not in with_layer.logs
+
+
+def test_batch_record_cut_in_an_sdk_call_then_hung_records_all_end_before_the_kill(
+    function,
+) -> None:
+    """m1's SQS call reaches the firing time and is cut (the guard fires from the SDK side, and
+    BatchProcessor catches botocore's error); m2 and m3 then hang: the stuck checks end each."""
+    with BlackHole() as endpoint:
+        event = _sqs_event({2, 3}, stalled={1: endpoint.endpoint_url})
+
+        def run(layer: bool) -> Any:
+            return function("powertools", "batch.handler", layer=layer, timeout=3.0).invoke(event)
+
+        without, with_layer = both(run)
+    assert without.status == "timeout"
+    assert with_layer.status == "success", with_layer.logs
+    failures = [item["itemIdentifier"] for item in with_layer.payload["batchItemFailures"]]
+    assert failures == ["m1", "m2", "m3"]
+    assert len(guard_records(with_layer.logs)) == 1, with_layer.logs
+    assert "sqs.list_queues()" in with_layer.logs  # its stack: it fired in m1's SDK call
+    cleanup = [line for line in json_lines(with_layer.stdout) if "cleanup_done_ms_left" in line]
+    assert len(cleanup) == 1 and cleanup[0]["cleanup_done_ms_left"] > 0
     assert "Still running" not in with_layer.logs

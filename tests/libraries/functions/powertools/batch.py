@@ -1,4 +1,5 @@
-"""Powertools BatchProcessor for SQS; records whose body says ``hang`` block until interrupted.
+"""Powertools BatchProcessor for SQS; records whose body says ``hang`` block until interrupted,
+and those with a ``stall_url`` call an SQS endpoint there that never answers.
 
 After the batch, the handler cleans up (a short flush) and prints how much time it had left.
 """
@@ -19,6 +20,17 @@ def record_handler(record):
     body = json.loads(record.body)
     if body.get("hang"):
         time.sleep(60)
+    if body.get("stall_url"):
+        import boto3
+
+        sqs = boto3.client(
+            "sqs",
+            endpoint_url=body["stall_url"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        sqs.list_queues()
     return body["n"]
 
 
