@@ -26,14 +26,13 @@ compiles from source, as without bytecode). The package's modules go into one bu
 version (the magic number, an index of the modules, their marshalled code; the format is
 `Bundle`'s in _bootstrap/sitecustomize.py), which the bootstrap serves modules from: one file
 read at start-up instead of a path search, an open and a read per module, about 0.4 ms of a
-cold start. An interpreter with another magic number ignores
-it and imports the package from its sources. The versions compiled for, and those not, are
-printed. Bytecode is compiled with ``-X
-no_debug_ranges`` (line numbers kept, no column ranges: tracebacks through the layer's own
+cold start. An interpreter with another magic number ignores it and imports the package from
+its sources. The versions compiled for, and those not, are printed. Bytecode is compiled with
+``-X no_debug_ranges`` (line numbers kept, no column ranges: tracebacks through the layer's own
 frames lose their ``^^^`` marks) and ``optimize=2`` (no docstrings, no asserts: the layer's own
 ``__doc__`` strings are None at run time; tracebacks still read source lines from the .py
-files), and names /opt/python/timeout_guard/... as its file (importlib puts the real path in
-when it loads it).
+files), and names /opt/python/timeout_guard/... as its file (the bootstrap puts the real path
+in when it loads it, as importlib does for a pyc).
 
 Why only some versions: each version's bytecode takes about 41 KB of the zip, the sources and
 the wrapper 45 KB, and the zip must stay under 150 KiB: two versions fit. BYTECODE_PYTHONS holds
@@ -110,13 +109,13 @@ with tempfile.TemporaryDirectory() as work:
         )
         with open(cfile, "rb") as f:
             pycs[rel] = base64.b64encode(f.read()).decode("ascii")
-index, offset = {}, 0
+index, codes, offset = {}, [], 0
 for name, (rel, is_package, code) in sorted(modules.items()):
     index[name] = (rel, is_package, offset, len(code))
+    codes.append(code)
     offset += len(code)
 head = marshal.dumps(index)
-bundle = b"".join([importlib.util.MAGIC_NUMBER, len(head).to_bytes(4, "little"), head]
-                  + [code for _, (_, _, code) in sorted(modules.items())])
+bundle = b"".join([importlib.util.MAGIC_NUMBER, len(head).to_bytes(4, "little"), head, *codes])
 json.dump({"pycs": pycs, "bundle": base64.b64encode(bundle).decode("ascii")}, sys.stdout)
 """
 IDENTIFY_SCRIPT = (

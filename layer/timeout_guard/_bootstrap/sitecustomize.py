@@ -79,9 +79,9 @@ class Bundle:
         except OSError:
             return None
         magic = _frozen_importlib_external.MAGIC_NUMBER
-        start = len(magic) + 4
         if data[: len(magic)] != magic:
             return None
+        start = len(magic) + 4
         end = start + int.from_bytes(data[len(magic) : start], "little")
         try:
             index = marshal.loads(data[start:end])
