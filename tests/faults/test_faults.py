@@ -260,6 +260,7 @@ def test_runtime_client_without_a_usable_get_handler(
 # --- a damaged layer --------------------------------------------------------------------------
 
 PKG = "python/timeout_guard"
+BUNDLE = f"{PKG}/__pycache__/bytecode.cpython-311.bundle"  # the runtime's version's bytecode
 # what is damaged -> (how, path in the layer, SDK settings still active, hook still active)
 DAMAGED = {
     "guard.py missing": ("delete", f"{PKG}/guard.py", True, False),
@@ -272,11 +273,8 @@ DAMAGED = {
     "sdk/ unreadable": ("chmod", f"{PKG}/sdk", False, True),
     "package unreadable": ("chmod", PKG, False, False),
     # A bundle that cannot be used is no bundle: the modules come from the sources, silently.
-    "bytecode bundle damaged": ("garble", f"{PKG}/__pycache__/bytecode.cpython-311.bundle", True,
-                                True),
-    "bytecode bundle of another Python": (
-        "other magic", f"{PKG}/__pycache__/bytecode.cpython-311.bundle", True, True
-    ),
+    "bytecode bundle damaged": ("garble", BUNDLE, True, True),
+    "bytecode bundle of another Python": ("other magic", BUNDLE, True, True),
 }
 DROP_ROOTS_READ = "--bounding-set=-dac_override,-dac_read_search"
 
