@@ -70,10 +70,12 @@ def guarded_handler(request_handler: Any) -> Any:
         records.log_failure("pre-timeout hook not set up", error)
         return request_handler
 
-    def guarded(event: Any, context: Any) -> Any:
-        process_guard.enter(event, context)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if len(args) != 2 or kwargs:  # not the runtime's call (event, context): passed as is
+            return request_handler(*args, **kwargs)
+        process_guard.enter(*args)
         try:
-            return request_handler(event, context)
+            return request_handler(*args)
         except BaseException as error:
             replacement = process_guard.replacement(error)
             if replacement is None:
