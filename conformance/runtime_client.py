@@ -26,8 +26,7 @@ import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
-from harness.provision import find_python
-from harness.targets import CACHE
+from harness.provision import find_python, pinned_venv
 from locallambda.layers import LAYER_ZIP, make_writable, unpack_layer
 
 HERE = Path(__file__).resolve().parent
@@ -55,24 +54,6 @@ def export_tests(checkout: Path, tag: str, dest: Path) -> None:
         (dest / name).write_bytes(blob.stdout)
 
 
-def ensure_venv(ric: str, python: str) -> Path:
-    venv = CACHE / f"venv-runtime-client-{ric}-{Path(python).name}"
-    stamp = venv / ".installed"
-    wanted = f"{REQUIREMENTS.read_text()}awslambdaric=={ric} {python}"
-    if stamp.exists() and stamp.read_text() == wanted:
-        return venv
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([python, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin/python"), "-m", "pip", "install", "--quiet"]
-    installed = subprocess.run(
-        [*pip, "-r", str(REQUIREMENTS), f"awslambdaric=={ric}"], capture_output=True, text=True
-    )
-    if installed.returncode != 0:
-        raise SystemExit(f"pip could not install awslambdaric {ric}:\n{installed.stderr}")
-    stamp.write_text(wanted)
-    return venv
-
-
 def outcomes(junit: Path) -> dict[str, str]:
     """Test id -> passed, failed, error or skipped, from pytest's JUnit XML."""
     result = {}
@@ -87,7 +68,10 @@ def outcomes(junit: Path) -> dict[str, str]:
 def run_pair(pair: str, checkout: Path, opt: Path, python: str) -> list[str]:
     """Run one pair plain and with the layer; the tests that pass only plain."""
     ric, tag = pair.split(":")
-    venv = ensure_venv(ric, python)
+    venv = pinned_venv(
+        f"venv-runtime-client-{ric}-{Path(python).name}", python, REQUIREMENTS,
+        f"awslambdaric=={ric}", label=f"awslambdaric {ric}",
+    )
     work = Path(tempfile.mkdtemp(prefix=f"ric-{tag}-"))
     try:
         export_tests(checkout, tag, work)

@@ -47,17 +47,25 @@ def _works(python: str) -> bool:
 
 def ensure_venv(target: Target) -> Path:
     """``.cache/conformance/venv-<botocore>/``, rebuilt when its requirements change."""
-    venv = CACHE / f"venv-{target.botocore}"
+    return pinned_venv(
+        f"venv-{target.botocore}", find_python(target.python), target.requirements,
+        label=f"botocore {target.botocore}",
+    )
+
+
+def pinned_venv(name: str, python: str, requirements: Path, *extra: str, label: str) -> Path:
+    """``.cache/conformance/<name>/`` with ``requirements`` (and the ``extra`` requirement
+    specifiers) installed by ``python``; rebuilt when any of them changes."""
+    venv = CACHE / name
     stamp = venv / ".installed"
-    python = find_python(target.python)
-    wanted = hashlib.sha256(target.requirements.read_bytes()).hexdigest() + f" {python}"
+    wanted = " ".join([hashlib.sha256(requirements.read_bytes()).hexdigest(), *extra, python])
     if stamp.exists() and stamp.read_text() == wanted:
         return venv
     shutil.rmtree(venv, ignore_errors=True)
-    print(f"== venv for botocore {target.botocore} ({python}, {target.requirements.name})")
+    print(f"== venv for {label} ({python}, {requirements.name})")
     subprocess.run([python, "-m", "venv", str(venv)], check=True)
     pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check"]
-    subprocess.run([*pip, "install", "--quiet", "-r", str(target.requirements)], check=True)
+    subprocess.run([*pip, "install", "--quiet", "-r", str(requirements), *extra], check=True)
     stamp.write_text(wanted)
     return venv
 
