@@ -20,7 +20,7 @@ help:
 	@echo "make layer   build $(LAYER_ZIP)"
 	@echo "make lint    ruff, and the SAM template checks (sam validate --lint, cfn-lint, sam build)"
 	@echo "make bench   benchmarks into bench/results.md (FULL=1 for the long cases)"
-	@echo "make conformance   botocore's own tests, plain and with the layer (conformance/)"
+	@echo "make conformance   botocore's and other projects' own tests, plain and with the layer (conformance/)"
 	@echo "make cli     dist/timeout_guard_cli-*.whl, the rollout command carrying the layer zip"
 
 $(VENV)/.installed: requirements-dev.txt harness/pyproject.toml cli/pyproject.toml
@@ -60,6 +60,8 @@ test: venv layer runtimes .cache/busybox
 	tests/sdk/run_other_sdk.sh tests/requirements-oldest-sdk.txt 3.10 -q tests/sdk
 	@echo "== aiobotocore clients (tests/requirements-aiobotocore.txt)"
 	tests/sdk/run_other_sdk.sh tests/requirements-aiobotocore.txt 3.11 -q tests/sdk/test_aiobotocore.py tests/sdk/test_precedence.py
+	@echo "== another project's own tests, plain and with the layer: OpenTelemetry's botocore instrumentation"
+	$(VPY) conformance/other_suites.py
 
 # The suite must stay green on a busy machine (CI shares its cores): `make test` RUNS times in
 # a row while tools/cpu_load.py keeps one CPU-bound process of normal priority on each core.
@@ -92,8 +94,9 @@ bench: venv layer runtimes $(VENV)/.bench-installed
 # botocore's own unit and functional suites, plain and with the layer, on the pinned and the
 # oldest supported botocore; the counts go to conformance/results.md (see conformance/README.md).
 .PHONY: conformance
-conformance: venv
+conformance: venv layer
 	$(VPY) conformance/run.py --selection full --results conformance/results.md
+	$(VPY) conformance/other_suites.py $(if $(RIC_CHECKOUT),--ric-checkout $(RIC_CHECKOUT))
 
 clean:
 	rm -rf dist build .aws-sam .pytest_cache .ruff_cache

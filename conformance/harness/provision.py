@@ -72,12 +72,17 @@ def pinned_venv(name: str, python: str, requirements: Path, *extra: str, label: 
 
 def ensure_sdist(target: Target) -> Path:
     """botocore's sdist from PyPI (it ships ``tests/``), checked against the pinned sha256."""
+    return pinned_sdist("botocore", target.botocore, target.sdist_sha256)
+
+
+def pinned_sdist(project: str, version: str, sha256: str) -> Path:
+    """``project``'s sdist of ``version`` from PyPI, in the cache, checked against ``sha256``."""
     folder = CACHE / "sdist"
-    path = folder / f"botocore-{target.botocore}.tar.gz"
-    if not path.exists() or _sha256(path) != target.sdist_sha256:
+    path = folder / f"{project.replace('-', '_')}-{version}.tar.gz"  # PEP 625's file name
+    if not path.exists() or _sha256(path) != sha256:
         folder.mkdir(parents=True, exist_ok=True)
         path.unlink(missing_ok=True)
-        print(f"== downloading botocore {target.botocore} sdist")
+        print(f"== downloading {project} {version} sdist")
         subprocess.run(
             [
                 sys.executable,
@@ -91,13 +96,13 @@ def ensure_sdist(target: Target) -> Path:
                 ":all:",
                 "--dest",
                 str(folder),
-                f"botocore=={target.botocore}",
+                f"{project}=={version}",
             ],
             check=True,
         )
     actual = _sha256(path)
-    if actual != target.sdist_sha256:
-        raise SystemExit(f"{path.name}: sha256 {actual}, expected {target.sdist_sha256}")
+    if actual != sha256:
+        raise SystemExit(f"{path.name}: sha256 {actual}, expected {sha256}")
     return path
 
 
