@@ -96,7 +96,7 @@ bench: venv layer runtimes $(VENV)/.bench-installed
 .PHONY: conformance
 conformance: venv layer
 	$(VPY) conformance/run.py --selection full --results conformance/results.md
-	$(VPY) conformance/other_suites.py $(if $(RIC_CHECKOUT),--ric-checkout $(RIC_CHECKOUT))
+	$(VPY) conformance/other_suites.py --suite all $(if $(RIC_CHECKOUT),--ric-checkout $(RIC_CHECKOUT))
 
 clean:
 	rm -rf dist build .aws-sam .pytest_cache .ruff_cache
