@@ -144,17 +144,19 @@ def compare(suite: Suite, label: str, source: Path, opt: Path, python: str) -> l
     )
     py = str(venv / "bin/python")
     wrapper = str(opt / "timeout-guard")
-    proof = subprocess.run([wrapper, py, "-c", suite.proof], capture_output=True, text=True)
-    if proof.stdout.strip() != "True":
-        raise SystemExit(
-            f"{label}: the layer did not patch what the suite tests "
-            f"({proof.stdout.strip()!r} {proof.stderr.strip()[-300:]!r})"
-        )
     home = source / "home"  # no ~/.aws: the same empty profile in both runs
     home.mkdir()
     # A fixed hash seed: some parametrized test names come from iterating a set.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TIMEOUT_GUARD_"))}
     env.update(HOME=str(home), PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
+    proof = subprocess.run(
+        [wrapper, py, "-c", suite.proof], capture_output=True, text=True, env=env
+    )
+    if proof.stdout.strip() != "True":
+        raise SystemExit(
+            f"{label}: the layer did not patch what the suite tests "
+            f"({proof.stdout.strip()!r} {proof.stderr.strip()[-300:]!r})"
+        )
     runs = {}
     for arm, prefix in (("plain", []), ("layer", [wrapper])):
         command = [*prefix, py, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
@@ -162,10 +164,13 @@ def compare(suite: Suite, label: str, source: Path, opt: Path, python: str) -> l
         runs[arm] = subprocess.Popen(
             command, cwd=source, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-    for process in runs.values():
-        process.wait()
+    for arm, process in runs.items():
+        if process.wait() not in (0, 1) or not (source / f"{arm}.xml").exists():
+            raise SystemExit(f"{label}: the {arm} run ended with {process.returncode}, no results")
     plain, layer = (outcomes(source / f"{arm}.xml") for arm in ("plain", "layer"))
     passed = [t for t, o in plain.items() if o == "passed"]
+    if not passed:
+        raise SystemExit(f"{label}: no test passed plain, nothing to compare")
     lost = sorted(t for t in passed if layer.get(t) != "passed")
     print(
         f"{label}: {len(plain)} tests; plain {len(passed)} passed; with the layer "
