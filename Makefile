@@ -93,6 +93,8 @@ bench: venv layer runtimes $(VENV)/.bench-installed
 
 # botocore's own unit and functional suites, plain and with the layer, on the pinned and the
 # oldest supported botocore; the counts go to conformance/results.md (see conformance/README.md).
+# Then OpenTelemetry's and Sentry's own botocore tests the same way; RIC_CHECKOUT=PATH (a git
+# checkout of awslambdaric) adds awslambdaric's own tests.
 .PHONY: conformance
 conformance: venv layer
 	$(VPY) conformance/run.py --selection full --results conformance/results.md
