@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness.provision import extract, find_python, pinned_sdist, pinned_venv
+from harness.runner import DROP_PREFIXES
 from locallambda.layers import LAYER_ZIP, make_writable, unpack_layer
 
 HERE = Path(__file__).resolve().parent
@@ -147,7 +148,7 @@ def compare(suite: Suite, label: str, source: Path, opt: Path, python: str) -> l
     home = source / "home"  # no ~/.aws: the same empty profile in both runs
     home.mkdir()
     # A fixed hash seed: some parametrized test names come from iterating a set.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "TIMEOUT_GUARD_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(DROP_PREFIXES)}
     env.update(HOME=str(home), PYTHONHASHSEED="0", PYTHONDONTWRITEBYTECODE="1")
     proof = subprocess.run(
         [wrapper, py, "-c", suite.proof], capture_output=True, text=True, env=env
