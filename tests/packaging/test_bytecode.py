@@ -34,6 +34,9 @@ from test_artifact import (  # noqa: F401 - layer_zip and opt: module fixtures s
 
 SUPPORTED = ("3.10", "3.11", "3.12", "3.13", "3.14")
 BYTECODE_PYTHONS = ("3.11", "3.12")  # tools/build_layer.py's default
+# Imported when the guard first fires, not by the start-up (tools/build_layer.py bundles them
+# apart, LOADED_WHEN_FIRED): a cold start neither unmarshals nor runs them.
+LOADED_WHEN_FIRED = {"timeout_guard.records", "timeout_guard.stuck"}
 STUCK = REPO / "tests" / "guard" / "functions" / "stuck"
 _LISTED = re.compile(r"^bytecode for python(3\.\d+): (cpython-3\d+|none)\b", re.M)
 
@@ -49,17 +52,20 @@ def bytecode_tags(zip_path: Path) -> set[str]:
     return {n.rsplit(".", 2)[-2] for n in names if n.endswith((".pyc", ".bundle"))}
 
 
-def read_bundle(data: bytes) -> dict[str, tuple[str, bool, bytes]]:
-    """A bundle's modules, {name: (path in the package, is a package, marshalled code)}, read as
+def read_bundle(data: bytes) -> dict[str, tuple[str, bool, object]]:
+    """A bundle's modules, {name: (path in the package, is a package, code object)}, read as
     the bootstrap's ``Bundle`` reads them: after the 4-byte magic number, the index's length
-    and the index (str, bool and int marshal alike in every Python 3), then the code at its
-    offsets. Also run by each interpreter in CHECK_BYTECODE."""
+    and the index (str, bool and int marshal alike in every Python 3), then at each offset the
+    marshalled ``{module name: code}`` of one folder's modules. Also run by each interpreter in
+    CHECK_BYTECODE."""
     end = 8 + int.from_bytes(data[4:8], "little")
-    code = data[end:]
-    return {
-        name: (rel, is_package, code[offset : offset + length])
-        for name, (rel, is_package, offset, length) in marshal.loads(data[8:end]).items()
-    }
+    folders: dict = {}
+    modules = {}
+    for name, (rel, is_package, offset, length) in marshal.loads(data[8:end]).items():
+        if offset not in folders:
+            folders[offset] = marshal.loads(data[end + offset : end + offset + length])
+        modules[name] = (rel, is_package, folders[offset][name])
+    return modules
 
 
 @pytest.fixture(scope="module")
@@ -151,7 +157,7 @@ CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
             data = f.read()
         assert data[:4] == importlib.util.MAGIC_NUMBER
         for name, (rel, is_package, code) in sorted(read_bundle(data).items()):
-            assert marshal.loads(code) == compiled(os.path.join(package, rel))[1], rel
+            assert code == compiled(os.path.join(package, rel))[1], rel
             checked.append(os.path.join("timeout_guard", rel))
 
     opened = []
@@ -270,6 +276,7 @@ def test_runtime_uses_the_bytecode_and_names_the_real_files(
     assert {"timeout_guard.guard", "timeout_guard.bootstrap", "timeout_guard.alarm"} <= set(
         modules
     )
+    assert not LOADED_WHEN_FIRED & set(modules), sorted(modules)  # the guard has not fired
     for name, info in modules.items():
         real = str(package / (name.replace(".", "/")[len("timeout_guard/") :] or "__init__"))
         assert info["file"] in (real + ".py", real + "/__init__.py"), (name, info["file"])

@@ -51,8 +51,9 @@ class Bundle:
     """A ``sys.meta_path`` finder and loader of the package's modules from the bytecode bundle
     the build wrote for this interpreter (``tools/build_layer.py``): ``MAGIC_NUMBER``, the
     index's length (4 bytes, little-endian), the marshalled index ``{module name: (path in the
-    package, is a package, offset, length)}``, then each module's marshalled code at its offset.
-    The file is read once; a module's code is unmarshalled when it is imported.
+    package, is a package, offset, length)}``, then groups of modules (a folder's, say), each
+    a marshalled ``{module name: code}`` at the offset its modules share. The file is read
+    once; a group is unmarshalled when the first of its modules is imported.
 
     A module is served only while its source file is there, as importlib serves a ``.pyc``
     only beside its source: a layer missing a module behaves the same with or without the
@@ -64,6 +65,7 @@ class Bundle:
         self._package_dir = package_dir
         self._index = index
         self._code = code
+        self._folders = {}  # offset -> {module name: code}, each folder unmarshalled once
 
     @classmethod
     def open(cls, package_dir):
@@ -108,7 +110,10 @@ class Bundle:
 
     def exec_module(self, module):
         offset, length = self._index[module.__name__][2:]
-        code = marshal.loads(self._code[offset : offset + length])
+        folder = self._folders.get(offset)
+        if folder is None:
+            folder = self._folders[offset] = marshal.loads(self._code[offset : offset + length])
+        code = folder[module.__name__]
         _imp._fix_co_filename(code, module.__spec__.origin)
         exec(code, module.__dict__)
 
