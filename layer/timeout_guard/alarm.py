@@ -9,8 +9,9 @@ back exactly as they were.
 An alarm that lands inside the layer's own bookkeeping (for example between the handler's
 return and :meth:`Alarm.release`) is delivered a moment later instead: the guard's callback may
 raise, and must only ever raise in the function's code. So is one that lands while the main
-thread is inside code an exception must not interrupt (``busy()``: inside logging, where a
-handler would swallow it or keep a lock), for at most ``BUSY_WAIT``.
+thread is where the guard's callback must not run yet (``busy(frame)``: inside logging, where a
+handler would swallow an exception or keep a lock; inside an import), for at most
+``BUSY_WAIT``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 EARLY = 0.0005  # seconds: a timer this close to its due time counts as due
 RETRY_DELAY = 0.002  # seconds: an alarm that landed in the layer's own code comes again after
-BUSY_WAIT = 0.05  # seconds: the longest the guard's time is put off while ``busy()``
+BUSY_WAIT = 0.05  # seconds: the longest the guard's time is put off while ``busy(frame)``
 
 
 class Alarm:
@@ -39,11 +40,11 @@ class Alarm:
         self,
         on_due: Callable[[Optional[FrameType]], None],
         own_files: set[str],
-        busy: Optional[Callable[[], bool]] = None,
+        busy: Optional[Callable[[Optional[FrameType]], bool]] = None,
     ):
         self._on_due = on_due
         self._own_files = own_files  # the layer's files an alarm must not land in
-        self._busy = busy  # True: the main thread is where an exception must not land
+        self._busy = busy  # True: the interrupted main thread is where on_due must not run yet
         self._busy_since: Optional[float] = None
         self.taken = False
         self._due: Optional[float] = None  # time.monotonic() of the guard's next alarm
@@ -135,7 +136,7 @@ class Alarm:
         """Never inside the layer itself; not inside ``busy()`` code, unless for too long."""
         if frame is not None and frame.f_code.co_filename in self._own_files:
             return True
-        if self._busy is None or not self._busy():
+        if self._busy is None or not self._busy(frame):
             return False
         if self._busy_since is None:
             self._busy_since = now

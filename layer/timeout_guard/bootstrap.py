@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import sys
 
-from . import alarm, guard, invocation, records
+from . import alarm, guard, invocation
 from .settings import settings, warn
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
@@ -64,10 +64,11 @@ def guarded_handler(request_handler: Any) -> Any:
             kind = type(request_handler).__name__
             warn(f"{NOT_ACTIVE}: awslambdaric's _get_handler returned a {kind}, not a function")
             return request_handler
-        records.wrapper_file = __file__
         process_guard = guard.Guard(config, {f for f in OWN_FILES if f}, request_handler)
     except Exception as error:
-        records.log_failure("pre-timeout hook not set up", error)
+        from .records import log_failure  # not at start-up (guard._load_later)
+
+        log_failure("pre-timeout hook not set up", error)
         return request_handler
 
     def guarded(*args: Any, **kwargs: Any) -> Any:

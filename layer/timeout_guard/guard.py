@@ -36,36 +36,41 @@ Platform modes (README "Where it runs", :mod:`timeout_guard.modes`):
 
 The signal handler does no network I/O and takes no lock the interrupted code could hold,
 other than logging's re-entrant ones (waited for briefly if another thread holds them; see
-:mod:`timeout_guard.records`); it does not raise inside logging (``records.logging_held``). A
-process forked during an invocation (``multiprocessing``) forgets it in the child: neither the
-guard's records nor its exception belong there.
+:mod:`timeout_guard.records`); its steps wait a moment while the main thread is inside logging
+or an import (:func:`main_thread_busy`). The records and the stuck checks are imported when
+the guard first fires, not at start-up (:func:`_load_later`). A process forked during an
+invocation (``multiprocessing``) forgets it in the child: neither the guard's records nor its
+exception belong there.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 import threading
 import time
 import weakref
 
-from . import LambdaTimeoutError, invocation, records
+from . import LambdaTimeoutError, invocation
 from .alarm import Alarm
 from .margin import auto_margin_ms, instrumentation_flush_ms
 from .modes import durable_invocation, handlers_in_threads, managed_instances, user_thread_frame
 from .settings import Settings, warn
-from .stuck import StuckWatch
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
-    from types import FrameType
+    from types import FrameType, ModuleType
     from typing import Any, Callable, Mapping, Optional
+
+    from .stuck import StuckWatch
 
 LAST_WORD_MS = 100  # the final record comes this long before the hard deadline (at most margin/4)
 PAST_DEADLINE_EVERY_MS = 1000  # Managed Instances: past the deadline, raise again this often
 # Between firing and deadline - margin/2 the handler is looked at every margin/STUCK_CHECKS.
 STUCK_CHECKS = 20
+IMPORT_ROOM = 200  # frames the import of a module loaded later may use above the recursion limit
 # An SDK attempt cut at its cap ends a little before the firing time (sdk.attempts.SAFETY, and
 # CUT_SLACK in judging it cut): the guard waits for that time, so the function's error never
 # arrives before deadline - margin. A cut further from it fires at once.
@@ -95,6 +100,52 @@ def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., A
             continue
         found.append((name, function))
     return found
+
+
+def _load_later(name: str) -> ModuleType:
+    """``timeout_guard.<name>``: a module the layer imports when it first needs it (the guard
+    fires, or the layer fails), not at start-up. :mod:`timeout_guard.records` and
+    :mod:`timeout_guard.stuck` are a fifth of the code the hook would otherwise load on every
+    cold start (``tools/build_layer.py`` bundles them apart: ``LOADED_WHEN_FIRED``).
+
+    When the guard first fires, this import runs in the signal handler: never inside another
+    import (the alarm waits, :func:`main_thread_busy`), and with ``IMPORT_ROOM`` frames above the
+    recursion limit, so that a handler recursing close to it still gets its record.
+    """
+    module = sys.modules.get(f"{__package__}.{name}")
+    if module is None:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit + IMPORT_ROOM)
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        finally:
+            sys.setrecursionlimit(limit)
+    return module
+
+
+def main_thread_busy(frame: Optional[FrameType]) -> bool:
+    """Where the guard's steps must not run yet (the alarm waits, at most ``alarm.BUSY_WAIT``):
+
+    * inside logging: this thread holds one of its locks (in a handler's ``emit``, say); an
+      exception raised there would be taken by logging (``handleError``) or leave a lock held;
+    * inside an import: a step may import the rest of the layer, which must not run inside
+      another import's finder or loader (one that holds a lock of its own would wait for
+      itself).
+    """
+    try:
+        locks = [getattr(logging, "_lock", None)]
+        locks += [getattr(ref(), "lock", None) for ref in getattr(logging, "_handlerList", ())]
+        for lock in locks:
+            is_owned = getattr(lock, "_is_owned", None)
+            if is_owned is not None and is_owned():
+                return True
+        while frame is not None:
+            if frame.f_code.co_filename.startswith("<frozen importlib."):
+                return True
+            frame = frame.f_back
+    except Exception:
+        pass
+    return False
 
 
 class Step:
@@ -138,13 +189,19 @@ class Deadline:
         # Raise in the handler: not in a durable execution (the SDK's main thread only waits).
         self.raises = guard.settings.action == "raise" and not self.durable
         self.steps: list[Step] = []
-        self.watch = StuckWatch()  # after firing: did the handler go on and get stuck again?
+        self.watch: Optional[StuckWatch] = None  # made when it fires (:meth:`_watch`)
         if margin_ms is not None:
             last_gap = min(LAST_WORD_MS, margin_ms / 4) / 1000
             self.steps.append(Step(self.lambda_deadline - margin_ms / 1000, self.fire))
             if self.raises:
                 self.steps.append(Step(self.lambda_deadline - margin_ms / 2000, self.raise_again))
             self.steps.append(Step(self.lambda_deadline - last_gap, self.last_word))
+
+    def _watch(self) -> StuckWatch:
+        """After firing: did the handler go on and get stuck again?"""
+        if self.watch is None:
+            self.watch = _load_later("stuck").StuckWatch()
+        return self.watch
 
     # --- read and reported by the SDK side -----------------------------------------------------
 
@@ -180,10 +237,10 @@ class Deadline:
                 time.sleep(early)
             self.fire(sys._getframe(1), interrupt=False)
             if self.raises and error is not None:
-                self.watch.raised = error
+                self._watch().raised = error
                 self._plan_checks()
         except Exception as failure:
-            records.log_failure("firing at an SDK attempt's cut failed", failure)
+            _load_later("records").log_failure("firing at an SDK attempt's cut failed", failure)
 
     # --- the steps -----------------------------------------------------------------------------
 
@@ -205,6 +262,7 @@ class Deadline:
         if self.durable:  # where the user's code is, not the SDK's wait in the main thread
             user_frame, entry = user_thread_frame(self.guard.handler)
             frame = user_frame or frame
+        records = _load_later("records")
         records.log_pre_timeout(
             request_id=self.request_id,
             remaining_ms=(self.lambda_deadline - now) * 1000,
@@ -238,21 +296,21 @@ class Deadline:
         """The handler caught the error and went on: raise again if it got stuck again
         (:mod:`timeout_guard.stuck` says when)."""
         half_a_check = self.margin_ms / 1000 / STUCK_CHECKS / 2  # closer: a late alarm's check
-        if self.watch.stuck_again(frame, half_a_check):
+        if self._watch().stuck_again(frame, half_a_check):
             self._raise()
 
     def raise_again(self, frame: Optional[FrameType]) -> None:
         self._raise()
 
     def _raise(self) -> None:
-        error = self.watch.raised = self.timeout_error()
+        error = self._watch().raised = self.timeout_error()
         raise error
 
     def last_word(self, frame: Optional[FrameType]) -> None:
         now = time.monotonic()
         caught = self.fired and self.raises
         again = self.guard.managed and self.raises
-        records.log_last_word(
+        _load_later("records").log_last_word(
             (self.lambda_deadline - now) * 1000,
             caught,
             frame,
@@ -299,7 +357,7 @@ class Guard:
         self.settings = settings
         self.handler = handler  # the function's handler (durable: where its user code runs)
         self.callbacks = resolve_callbacks(settings.on_timeout)
-        self.alarm = Alarm(self._on_alarm, own_files, records.logging_held)
+        self.alarm = Alarm(self._on_alarm, own_files, main_thread_busy)
         self.current: Optional[Deadline] = None
         self.managed = managed_instances(environ)
         self._warned_no_time = False
@@ -327,7 +385,7 @@ class Guard:
             else:
                 self._enter_thread(event, context)
         except Exception as error:
-            records.log_failure("pre-timeout timer not armed", error)
+            _load_later("records").log_failure("pre-timeout timer not armed", error)
 
     def _enter_thread(self, event: Any, context: Any) -> None:
         """A handler called off the main thread: its deadline for the SDK side, in this thread."""
@@ -378,14 +436,15 @@ class Guard:
         try:
             self.alarm.release()
         except Exception as error:
-            records.log_failure("pre-timeout timer not disarmed cleanly", error)
+            _load_later("records").log_failure("pre-timeout timer not disarmed cleanly", error)
         deadline, self.current = self.current, None
         if deadline is not None:
             # Steps hold the deadline's bound methods: without this the deadline would be a
             # reference cycle, freed only by a garbage collection (tens of µs, every few calls).
             deadline.steps = []
             deadline.event = deadline.context = None
-            deadline.watch.forget()
+            if deadline.watch is not None:
+                deadline.watch.forget()
         invocation.end()
 
     def forget(self) -> None:
@@ -393,7 +452,9 @@ class Guard:
         try:
             self.alarm.forget()
         except Exception as error:
-            records.log_failure("the pre-timeout timer not forgotten in a forked child", error)
+            _load_later("records").log_failure(
+                "the pre-timeout timer not forgotten in a forked child", error
+            )
         self.current = None
         invocation.forget()
 

@@ -40,8 +40,6 @@ RECURSION_ROOM = 200  # frames the record may use above the function's own depth
 PIPE_BUF = 512  # POSIX's smallest atomic pipe write: the stderr fallback line fits in it
 
 PACKAGE_DIR = __file__[: -len("records.py")]  # frames in here are the layer's own
-# The handler wrapper's file (set by ``bootstrap``): the frame after it is the handler's entry.
-wrapper_file: Optional[str] = None
 
 # Why the guard does not stop the handler, when it does not.
 ACTION_LOG = "not stopping (action log)"
@@ -52,11 +50,19 @@ def _is_layer(frame: FrameType) -> bool:
     return frame.f_code.co_filename.startswith(PACKAGE_DIR)
 
 
+def _wrapper_file() -> Optional[str]:
+    """The handler wrapper's file (:mod:`timeout_guard.bootstrap`): the frame after it is the
+    handler's entry."""
+    wrapper = sys.modules.get(__name__.rpartition(".")[0] + ".bootstrap")
+    return getattr(wrapper, "__file__", None)
+
+
 def _frames(frame: Optional[FrameType], entry_code: Optional[CodeType] = None) -> list[FrameType]:
     """The stack from the handler's entry frame (outermost first), without the layer's frames.
 
     ``entry_code``: the stack starts at this function's frame instead (another thread's stack).
     """
+    wrapper_file = _wrapper_file()
     stack = []
     while frame is not None:
         stack.append(frame)
@@ -265,22 +271,6 @@ def _write_stderr(line: str) -> None:
             os.write(2, data + b"\n")
     except Exception:
         pass
-
-
-def logging_held() -> bool:
-    """True when this thread holds one of logging's locks (it is inside a handler's ``emit``,
-    say): an exception raised there would be taken by logging (``handleError``) or leave a
-    lock held, so the guard raises a moment later instead."""
-    try:
-        locks = [getattr(logging, "_lock", None)]
-        locks += [getattr(ref(), "lock", None) for ref in getattr(logging, "_handlerList", ())]
-        for lock in locks:
-            is_owned = getattr(lock, "_is_owned", None)
-            if is_owned is not None and is_owned():
-                return True
-    except Exception:
-        pass
-    return False
 
 
 # --- the layer's own failures ----------------------------------------------------------------

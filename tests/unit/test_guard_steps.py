@@ -196,6 +196,28 @@ def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
     handler.close()
 
 
+def test_alarm_inside_an_import_waits_a_moment_then_fires() -> None:
+    """The main thread is inside an import (a module's top level, under importlib's frames): the
+    guard's first step, which imports its records module, waits until ``BUSY_WAIT`` is up."""
+    namespace: dict = {}
+    exec(compile("def load(body):\n    return body()\n", "<frozen importlib._bootstrap>", "exec"),
+         namespace)
+    in_import = namespace["load"](lambda: frame_in("/var/task/slow_module.py"))
+    assert guard.main_thread_busy(in_import)
+    assert not guard.main_thread_busy(frame_in("/var/task/app.py"))
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    make_due_now(g)
+    g.alarm._on_signal(signal.SIGALRM, in_import)
+    assert not g.current.fired  # a moment later
+    g.alarm._busy_since -= alarm.BUSY_WAIT  # ... and later still, the wait is over
+    make_due_now(g)
+    with pytest.raises(LambdaTimeoutError):
+        g.alarm._on_signal(signal.SIGALRM, in_import)
+    assert g.current.fired
+    g.exit()
+
+
 def test_alarm_in_the_function_raises_and_sdk_time_moves_to_the_next_step(caplog: Any) -> None:
     g = make_guard()
     g.enter({}, Context(10_000))

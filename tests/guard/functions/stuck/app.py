@@ -19,6 +19,13 @@ def sleeping(event, context):
         _finish(event, "sleeping")
 
 
+def importing(event, context):
+    try:
+        import slow_import  # noqa: F401 - its top level never finishes
+    finally:
+        _finish(event, "importing")
+
+
 def wait_for_reply(event, context):
     try:
         conn = socket.create_connection(("127.0.0.1", event["port"]))

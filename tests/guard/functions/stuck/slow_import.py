@@ -1,0 +1,5 @@
+"""A module whose import never finishes (as one that connects somewhere at import time)."""
+
+import time
+
+time.sleep(60)
