@@ -22,6 +22,7 @@ from timeout_guard import (
     guard,
     invocation,
     post_import,
+    records,  # noqa: F401 - loaded before any step: the timings must not include compiling it
     stuck,
 )
 from timeout_guard.settings import Settings

@@ -48,7 +48,7 @@ def _restore_environment():
 
 
 class Bundle:
-    """A ``sys.meta_path`` finder and loader of the package's modules from the bytecode bundle
+    """A path-entry finder and loader of the package's modules from the bytecode bundle
     the build wrote for this interpreter (``tools/build_layer.py``): ``MAGIC_NUMBER``, the
     index's length (4 bytes, little-endian), the marshalled index ``{module name: (path in the
     package, is a package, offset, length)}``, then groups of modules (a folder's, say), each
@@ -91,7 +91,19 @@ class Bundle:
             return None
         return cls(package_dir, index, data[end:]) if isinstance(index, dict) else None
 
-    def find_spec(self, fullname, path=None, target=None):
+    def serve(self, python_dir):
+        """Be the path-entry finder of the package's folders, and of ``python_dir`` while the
+        package itself is imported from it: importlib's ``PathFinder`` asks the finder cached in
+        ``sys.path_importer_cache`` for each entry of the path it searches. Not a finder on
+        ``sys.meta_path``, where every import of the function would call it first (with the
+        post-import finder: about 4 M instructions more for an ``import boto3``)."""
+        sys.path_importer_cache[python_dir] = self
+        for relative, is_package, _, _ in self._index.values():
+            if is_package:
+                folder = os.path.dirname(os.path.join(self._package_dir, relative))
+                sys.path_importer_cache[folder] = self
+
+    def find_spec(self, fullname, target=None):
         entry = self._index.get(fullname)
         if entry is None:
             return None
@@ -119,21 +131,19 @@ class Bundle:
 
 
 def _start_layer(boot_dir):
-    """Import timeout_guard from the layer: from its bytecode bundle if there is one for this
-    interpreter, else from its folder (on sys.path only for this import)."""
+    """Import timeout_guard from the layer's python folder (on sys.path only for this import):
+    from its bytecode bundle if there is one for this interpreter, else from its sources."""
     package_dir = os.path.dirname(boot_dir)
+    python_dir = os.path.dirname(package_dir)
     bundle = Bundle.open(package_dir)
     if bundle is not None:
-        sys.meta_path.insert(0, bundle)
+        bundle.serve(python_dir)
+    sys.path.insert(0, python_dir)
+    try:
         from timeout_guard import _startup
-    else:
-        python_dir = os.path.dirname(package_dir)
-        sys.path.insert(0, python_dir)
-        try:
-            from timeout_guard import _startup
-        finally:
-            sys.path.remove(python_dir)
-            sys.path_importer_cache.pop(python_dir, None)
+    finally:
+        sys.path.remove(python_dir)
+        sys.path_importer_cache.pop(python_dir, None)
     _startup.start()
 
 
