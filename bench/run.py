@@ -3,7 +3,7 @@ bench/plots/*.png, with the figures printed as they come.
 
     .venv/bin/python bench/run.py [--full] [--seed N] [--only STEP,...] [--cold-compare NAME=ZIP]
 
-Steps: runtime, cold, invoke, sdk, hang, hook, thread, soak.
+Steps: runtime, cold, instr, invoke, sdk, hang, hook, thread, soak.
 
 Quick by default (a few minutes); ``--full`` (``make bench FULL=1``) adds the long cases:
 botocore's own 60 s defaults on hung endpoints (several minutes) and larger samples. With
@@ -26,6 +26,7 @@ from typing import Any, Callable
 import cold_start
 import hang_recovery
 import hook_precision
+import instructions
 import invoke_cost
 import local_runtime
 import machine
@@ -72,7 +73,7 @@ FULL = Sizes(
     kills=100,
     soak_invocations=1000,
 )
-STEPS = ("runtime", "cold", "invoke", "sdk", "hang", "hook", "thread", "soak")
+STEPS = ("runtime", "cold", "instr", "invoke", "sdk", "hang", "hook", "thread", "soak")
 
 
 def _misses(checks: list[Check], done: list[tuple[Any, Any]]) -> list[str]:
@@ -108,7 +109,7 @@ def main() -> int:
         print(f"WARNING: runtime modes available: {modes} (want python3.11 and python3.12+)")
     opt = unpack_layer()
     compared = {}
-    if "cold" in only:
+    if "cold" in only or "instr" in only:
         floor_zip = cold_start.build_floor_layer()
         compared[cold_start.FLOOR] = (unpack_layer(floor_zip), floor_zip)
     for spec in args.cold_compare:
@@ -160,6 +161,15 @@ def main() -> int:
             lambda: cold_start.measure(opt, modes, sizes.cold_start_runs, args.seed, compared),
             cold_start,
             lambda r: [plots.cold_start(r)],
+        )
+        step(
+            "instr",
+            "1b. Cold start in instructions (callgrind: the same on a busy machine)",
+            lambda: instructions.measure(
+                opt, modes, {name: folder for name, (folder, _) in compared.items()}
+            ),
+            instructions,
+            lambda r: [],
         )
         step(
             "invoke",
