@@ -83,7 +83,7 @@ MOUNTED_PACKAGE = f"/opt/python/{PACKAGE}"
 
 # The package's own modules: everything but the bootstrap sitecustomize, which `site` imports.
 BOOTSTRAP = "_bootstrap/sitecustomize.py"
-# Modules the layer imports only when the guard first fires (guard._records): bundled apart from
+# Modules the layer imports only when the guard first fires (guard._load_later): bundled apart from
 # their folder, so that a cold start does not unmarshal them (tests/packaging checks that the
 # start-up leaves them unimported).
 LOADED_WHEN_FIRED = ("records", "stuck")
