@@ -22,20 +22,22 @@ For each version in BYTECODE_PYTHONS (or `--python 3.X ...`), the first final CP
 found on PATH or in pyenv's versions folder compiles every module. The bootstrap sitecustomize
 (imported by `site`) gets an unchecked-hash pyc (PEP 552): loaded by an interpreter whose magic
 number matches, without a look at the source's time or hash; ignored by any other (which
-compiles from source, as without bytecode). The package's modules go into one bundle per
-version (the magic number, an index of the modules, their marshalled code; the format is
-`Bundle`'s in _bootstrap/sitecustomize.py), which the bootstrap serves modules from: one file
-read at start-up instead of a path search, an open and a read per module, about 0.4 ms of a
-cold start. A folder's modules are marshalled together (one `marshal.loads` for all of them,
-sharing their names' strings: about 14 % less unmarshalling), except those the layer imports
-only when the guard fires (LOADED_WHEN_FIRED), bundled apart so that a cold start never
-unmarshals them. An interpreter with another magic number ignores it and imports the package from
-its sources. The versions compiled for, and those not, are printed. Bytecode is compiled with
-``-X no_debug_ranges`` (line numbers kept, no column ranges: tracebacks through the layer's own
-frames lose their ``^^^`` marks) and ``optimize=2`` (no docstrings, no asserts: the layer's own
-``__doc__`` strings are None at run time; tracebacks still read source lines from the .py
-files), and names /opt/python/timeout_guard/... as its file (the bootstrap puts the real path
-in when it loads it, as importlib does for a pyc).
+compiles from source, as without bytecode). The package's modules go into one bundle per version
+(the magic number, an index of the modules, their marshalled code; the format is `Bundle`'s in
+_bootstrap/sitecustomize.py), which the bootstrap serves modules from: one file read at start-up
+instead of a path search, an open and a read per module, about 0.4 ms of a cold start. A
+folder's modules are marshalled together (one `marshal.loads` for all of them, sharing their
+names' strings: about 14 % less unmarshalling), except those the layer imports only when the
+guard fires (LOADED_WHEN_FIRED), bundled apart so that a cold start never unmarshals them. The
+index lists, for each module, the package's modules its top level imports (read from its source
+with `ast`): `Bundle` loads those before the module runs, without importlib's per-module
+machinery. An interpreter with another magic number ignores the bundle and imports the package
+from its sources. The versions compiled for, and those not, are printed. Bytecode is compiled
+with ``-X no_debug_ranges`` (line numbers kept, no column ranges: tracebacks through the layer's
+own frames lose their ``^^^`` marks) and ``optimize=2`` (no docstrings, no asserts: the layer's
+own ``__doc__`` strings are None at run time; tracebacks still read source lines from the .py
+files), and names /opt/python/timeout_guard/... as its file (the bootstrap puts the real path in
+when it loads it, as importlib does for a pyc).
 
 Why only some versions: each version's bytecode takes about 41 KB of the zip, the sources and
 the wrapper 45 KB, and the zip must stay under 150 KiB: two versions fit. BYTECODE_PYTHONS holds
@@ -92,9 +94,26 @@ LOADED_WHEN_FIRED = ("records", "stuck")
 # "sources": {relative path: source}} on stdin; on stdout {"pycs": {the bootstrap's relative
 # path: unchecked-hash pyc}, "bundle": the package's bundle} (JSON, base64).
 COMPILE_SCRIPT = """
-import base64, importlib.util, json, marshal, os, py_compile, sys, tempfile
+import ast, base64, importlib.util, json, marshal, os, py_compile, sys, tempfile
 request = json.load(sys.stdin)
-pycs, modules = {}, {}
+pycs, modules, imported = {}, {}, {}
+
+def top_level_imports(tree, name, is_package):
+    # The modules a module's own top level imports, in order: every module so named, and
+    # for 'from X import a' X.a too (a module or not: the caller keeps the modules).
+    package = name if is_package else name.rpartition(".")[0]
+    found = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package
+            for _ in range(node.level - 1):
+                base = base.rpartition(".")[0]
+            source = ".".join(filter(None, [base if node.level else "", node.module or ""]))
+            found += [source] + [source + "." + alias.name for alias in node.names]
+    return found
+
 with tempfile.TemporaryDirectory() as work:
     for rel, source in sorted(request["sources"].items()):
         data = base64.b64decode(source)
@@ -105,6 +124,7 @@ with tempfile.TemporaryDirectory() as work:
             code = compile(data, request["prefix"] + "/" + rel, "exec", dont_inherit=True,
                            optimize=2)
             modules[name] = (rel, is_package, code)
+            imported[name] = top_level_imports(ast.parse(data), name, is_package)
             continue
         path = os.path.join(work, "source.py")
         with open(path, "wb") as f:
@@ -126,7 +146,14 @@ index, blobs, offset = {}, [], 0
 for folder, members in sorted(folders.items()):
     blob = marshal.dumps({name: code for name, (_, _, code) in members.items()})
     for name, (rel, is_package, _) in members.items():
-        index[name] = (rel, is_package, offset, len(blob))
+        # What Bundle loads before the module runs: the package's other modules it imports at
+        # its top, bar its own packages (imported before it) and those loaded when fired.
+        first = []
+        for other in imported[name]:
+            if (other in modules and other not in first and other not in request["later"]
+                    and not name.startswith(other + ".")):
+                first.append(other)
+        index[name] = (rel, is_package, offset, len(blob), tuple(first))
     blobs.append(blob)
     offset += len(blob)
 head = marshal.dumps(index)

@@ -15,6 +15,7 @@ import json
 import marshal
 import re
 import subprocess
+import sys
 import textwrap
 import zipfile
 from pathlib import Path
@@ -61,7 +62,7 @@ def read_bundle(data: bytes) -> dict[str, tuple[str, bool, object]]:
     end = 8 + int.from_bytes(data[4:8], "little")
     folders: dict = {}
     modules = {}
-    for name, (rel, is_package, offset, length) in marshal.loads(data[8:end]).items():
+    for name, (rel, is_package, offset, length, _) in marshal.loads(data[8:end]).items():
         if offset not in folders:
             folders[offset] = marshal.loads(data[end + offset : end + offset + length])
         modules[name] = (rel, is_package, folders[offset][name])
@@ -102,6 +103,24 @@ def test_every_module_has_bytecode_for_each_version_listed(layer_zip):  # noqa: 
                     dotted = dotted[: -len(".__init__")] if "." in dotted else ""
                 assert name == ".".join(filter(None, ["timeout_guard", dotted])), (name, rel)
                 assert is_package == rel.endswith("__init__.py"), rel
+
+
+def test_the_bundle_lists_what_each_module_imports_at_its_top(layer_zip):  # noqa: F811
+    # Bundle loads these before the module runs; the build reads them from the sources' top
+    # level: never a module loaded only when the guard fires, never the module's own package.
+    with zipfile.ZipFile(layer_zip) as archive:
+        for tag in bytecode_tags(layer_zip):
+            data = archive.read(f"{PKG}/__pycache__/bytecode.{tag}.bundle")
+            index = marshal.loads(data[8 : 8 + int.from_bytes(data[4:8], "little")])
+            first = {name: entry[4] for name, entry in index.items()}
+            assert set(first["timeout_guard.guard"]) == {
+                f"timeout_guard.{m}" for m in ("invocation", "alarm", "margin", "modes", "settings")
+            }, tag
+            assert "timeout_guard.guard" in first["timeout_guard.bootstrap"], tag
+            assert first["timeout_guard.sdk"] == ("timeout_guard.settings",), tag
+            for name, loads in first.items():
+                assert set(loads) <= set(index) - LOADED_WHEN_FIRED, (tag, name, loads)
+                assert not any(name.startswith(m + ".") for m in loads), (tag, name, loads)
 
 
 def test_a_version_not_asked_for_gets_no_bytecode(tmp_path):
@@ -322,3 +341,92 @@ def test_error_record_stack_names_the_function_not_the_layer(
         assert where.startswith(f'File "{package}/'), entry
         assert line.strip(), entry  # the source line, read from that file
     assert any(e.strip().endswith("raise error") for e in layer_frames), layer_frames
+
+
+# Run in a fresh interpreter: a Bundle (the bootstrap's class) serving a small package of its
+# own, built here in the bundle's format. Loading the modules a module imports at its top must
+# keep importlib's rules: in sys.modules while they run, bound on their package, removed if one
+# fails (the failure reaching the import statement), and left to the import statement when their
+# source is gone.
+LOAD_FIRST = textwrap.dedent(
+    """
+    import importlib.util, json, marshal, os, sys
+
+    boot, root = sys.argv[1], sys.argv[2]
+    spec = importlib.util.spec_from_file_location("layer_bootstrap", boot)
+    bootstrap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bootstrap)  # starts the layer too: harmless here
+    package = os.path.join(root, "pkg")
+    sources = {
+        "pkg": "ORDER = []\\n",
+        "pkg.a": "from . import b, c\\nfrom pkg import ORDER\\nORDER.append('a')\\n",
+        "pkg.b": "from pkg import ORDER\\nORDER.append('b')\\n",
+        "pkg.c": "from .b import ORDER\\nORDER.append('c')\\n",
+        "pkg.fails": "from . import broken\\n",
+        "pkg.broken": "raise RuntimeError('broken at its top')\\n",
+        "pkg.lost": "from . import gone\\n",
+        "pkg.gone": "",
+    }
+    first = {"pkg.a": ("pkg.b", "pkg.c"), "pkg.c": ("pkg.b",), "pkg.fails": ("pkg.broken",),
+             "pkg.lost": ("pkg.gone",)}
+    os.makedirs(package)
+    index, blobs, offset = {}, [], 0
+    for name, source in sources.items():
+        rel = "__init__.py" if name == "pkg" else name.split(".")[1] + ".py"
+        path = os.path.join(package, rel)
+        if name != "pkg.gone":  # its source is gone: the bundle must not serve it
+            with open(path, "w") as f:
+                f.write(source)
+        blob = marshal.dumps({name: compile(source, path, "exec")})
+        index[name] = (rel, name == "pkg", offset, len(blob), first.get(name, ()))
+        blobs.append(blob)
+        offset += len(blob)
+    bundle = bootstrap.Bundle(package, index, b"".join(blobs))
+    bundle.serve(root)
+    sys.path.insert(0, root)
+
+    asked = []  # what importlib's finders were asked for, through sys.meta_path
+    class Spy:
+        def find_spec(self, name, path=None, target=None):
+            if name.startswith("pkg."):
+                asked.append(name)
+    sys.meta_path.insert(0, Spy())
+
+    import pkg.a
+    report = {"order": pkg.ORDER, "asked": asked[:], "bound": pkg.b is sys.modules["pkg.b"]}
+    try:
+        import pkg.fails
+    except RuntimeError as error:
+        report["fails"] = str(error)
+    report["left"] = sorted(n for n in ("pkg.fails", "pkg.broken") if n in sys.modules)
+    try:
+        import pkg.lost
+    except ImportError as error:
+        report["lost"] = str(error)
+    report["loaders"] = sorted({type(sys.modules[n].__loader__).__name__
+                                for n in ("pkg.a", "pkg.b", "pkg.c")})
+    print(json.dumps(report))
+    """
+)
+
+
+def test_bundle_loads_first_what_a_module_imports_at_its_top(tmp_path):
+    boot = Path(__file__).resolve().parents[2] / "layer/timeout_guard/_bootstrap/sitecustomize.py"
+    result = subprocess.run(
+        [sys.executable, "-s", "-c", LOAD_FIRST, str(boot), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["order"] == ["b", "c", "a"]  # each module's own imports ran before it
+    # importlib was asked for pkg.a only: b and c came from the bundle before a ran.
+    assert report["asked"] == ["pkg.a"], report
+    assert report["bound"] is True
+    assert report["fails"] == "broken at its top"  # the failure reaches the import statement
+    assert report["left"] == []  # and neither module stays half-loaded in sys.modules
+    # the import statement's own error, as without the bundle
+    assert report["lost"].startswith("cannot import name 'gone' from 'pkg'"), report["lost"]
+    assert report["loaders"] == ["Bundle"]

@@ -51,9 +51,19 @@ class Bundle:
     """A path-entry finder and loader of the package's modules from the bytecode bundle
     the build wrote for this interpreter (``tools/build_layer.py``): ``MAGIC_NUMBER``, the
     index's length (4 bytes, little-endian), the marshalled index ``{module name: (path in the
-    package, is a package, offset, length)}``, then groups of modules (a folder's, say), each
-    a marshalled ``{module name: code}`` at the offset its modules share. The file is read
-    once; a group is unmarshalled when the first of its modules is imported.
+    package, is a package, offset, length, the package's modules it imports at its top)}``,
+    then groups of modules (a folder's, say), each a marshalled ``{module name: code}`` at the
+    offset its modules share. The file is read once; a group is unmarshalled when the first of
+    its modules is imported.
+
+    Before a module runs, the modules of the package it imports at its top are loaded here
+    (theirs first), without importlib's machinery: its locks, its walk of ``sys.meta_path``,
+    its spec search and ``from`` handling cost about 0.2 M instructions per module in a fresh
+    process, a third of what the layer adds to a cold start. The module's own ``import``
+    statements then find them in ``sys.modules``, as they would have after importlib loaded
+    them; anything not loaded here (its source gone, say) is left to those statements. No
+    module lock is taken: only the layer imports its own modules, from its start-up and its
+    post-import hooks, each under the lock of the module it was called for.
 
     A module is served only while its source file is there, as importlib serves a ``.pyc``
     only beside its source: a layer missing a module behaves the same with or without the
@@ -98,7 +108,7 @@ class Bundle:
         ``sys.meta_path``, where importlib would call it for every import of the function (about
         6,000 instructions each: 2 M for an ``import boto3``)."""
         sys.path_importer_cache[python_dir] = self
-        for relative, is_package, _, _ in self._index.values():
+        for relative, is_package, *_ in self._index.values():
             if is_package:
                 folder = os.path.dirname(os.path.join(self._package_dir, relative))
                 sys.path_importer_cache[folder] = self
@@ -121,13 +131,36 @@ class Bundle:
         return None  # the default module
 
     def exec_module(self, module):
-        offset, length = self._index[module.__name__][2:]
+        offset, length, first = self._index[module.__name__][2:]
+        self._load(first)
         folder = self._folders.get(offset)
         if folder is None:
             folder = self._folders[offset] = marshal.loads(self._code[offset : offset + length])
         code = folder[module.__name__]
         _imp._fix_co_filename(code, module.__spec__.origin)
         exec(code, module.__dict__)
+
+    def _load(self, names):
+        """Load the package's modules ``names`` that are not loaded yet, as importlib would:
+        in ``sys.modules`` while they run (so a cycle finds its module there), removed if one
+        fails (the failure propagates, as from the import statement), bound on its parent
+        package once loaded."""
+        for name in names:
+            if name in sys.modules:
+                continue
+            spec = self.find_spec(name)
+            if spec is None:
+                continue
+            module = _frozen_importlib.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                self.exec_module(module)
+            except BaseException:
+                sys.modules.pop(name, None)
+                raise
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:
+                setattr(sys.modules[parent], child, module)
 
 
 def _start_layer(boot_dir):
