@@ -64,10 +64,6 @@ class Count(NamedTuple):
     total: int
     collector: int | None  # None: not found in the profile
 
-    @property
-    def without_collector(self) -> int | None:
-        return None if self.collector is None else self.total - self.collector
-
 
 def _collector(profile: Path) -> int | None:
     """Inclusive instructions of ``gc_collect_main`` in a callgrind profile."""

@@ -59,11 +59,12 @@ class Bundle:
     Before a module runs, the modules of the package it imports at its top are loaded here
     (theirs first), without importlib's machinery: its locks, its walk of ``sys.meta_path``,
     its spec search and ``from`` handling cost about 0.2 M instructions per module in a fresh
-    process, a third of what the layer adds to a cold start. The module's own ``import``
-    statements then find them in ``sys.modules``, as they would have after importlib loaded
-    them; anything not loaded here (its source gone, say) is left to those statements. No
-    module lock is taken: only the layer imports its own modules, from its start-up and its
-    post-import hooks, each under the lock of the module it was called for.
+    process (loading them here cut what the layer adds to an empty function's start-up on
+    python3.12 from 2.43 M to 1.79 M instructions, the garbage collector's passes aside). The
+    module's own ``import`` statements then find them in ``sys.modules``, as they would have
+    after importlib loaded them; anything not loaded here (its source gone, say) is left to
+    those statements. No module lock is taken: only the layer imports its own modules, from its
+    start-up and its post-import hooks, each under the lock of the module it was called for.
 
     A module is served only while its source file is there, as importlib serves a ``.pyc``
     only beside its source: a layer missing a module behaves the same with or without the
