@@ -6,8 +6,6 @@ The end-to-end tests cannot hit these windows on purpose; here the guard is driv
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import signal
 import sys
@@ -21,7 +19,6 @@ from timeout_guard import (
     alarm,
     guard,
     invocation,
-    post_import,
     records,  # noqa: F401 - loaded before any step: the timings must not include compiling it
     stuck,
 )
@@ -374,20 +371,6 @@ def test_enter_and_exit_never_raise_on_a_broken_context() -> None:
     g.exit()
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert invocation.current is None
-
-
-def test_post_import_hook_survives_a_find_spec_probe(tmp_path: Any, monkeypatch: Any) -> None:
-    (tmp_path / "probed_module_for_hook.py").write_text("VALUE = 1\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    seen: list[Any] = []
-    post_import.when_imported("probed_module_for_hook", seen.append)
-    assert importlib.util.find_spec("probed_module_for_hook") is not None  # a probe only
-    assert seen == []
-    module = importlib.import_module("probed_module_for_hook")
-    assert seen == [module]
-    importlib.reload(module)
-    assert seen == [module]  # once only
-    sys.modules.pop("probed_module_for_hook", None)
 
 
 def test_an_invocation_is_freed_at_once_not_by_the_garbage_collector() -> None:

@@ -1,0 +1,156 @@
+"""Post-import hooks (``timeout_guard.post_import``), in process, with real packages on disk
+imported by importlib."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from timeout_guard.post_import import PackageWatcher
+
+
+@pytest.fixture
+def watcher(tmp_path: Path, monkeypatch: Any) -> Any:
+    """A watcher first on a copy of ``sys.path_hooks``; ``tmp_path`` on ``sys.path``; the
+    packages made here are forgotten afterwards."""
+    made = PackageWatcher()
+    monkeypatch.setattr(sys, "path_hooks", [made, *sys.path_hooks])
+    monkeypatch.setattr(sys, "path_importer_cache", dict(sys.path_importer_cache))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = set(sys.modules)
+    yield made
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def package(root: Path, name: str, modules: dict[str, str]) -> Path:
+    folder = root / name
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    for module, source in modules.items():
+        (folder / f"{module}.py").write_text(source)
+    return folder
+
+
+def test_the_hook_gets_the_executed_module_once_and_not_on_a_probe(
+    watcher: Any, tmp_path: Path
+) -> None:
+    package(tmp_path, "watched_pkg", {"session": "VALUE = 1\n", "other": ""})
+    seen: list[Any] = []
+    watcher.watch("watched_pkg.session", seen.append)
+    assert importlib.util.find_spec("watched_pkg.session") is not None  # a probe only
+    other = importlib.util.find_spec("watched_pkg.other")
+    assert other is not None and type(other.loader).__name__ == "SourceFileLoader"  # unhooked
+    assert seen == []
+    module = importlib.import_module("watched_pkg.session")
+    assert seen == [module]
+    assert module.VALUE == 1
+    assert type(module.__loader__).__name__ == "SourceFileLoader"  # its real loader
+    importlib.reload(module)
+    assert seen == [module]  # once only
+
+
+def test_a_failed_import_leaves_the_hook_for_the_next_one(watcher: Any, tmp_path: Path) -> None:
+    folder = package(tmp_path, "failing_pkg", {"session": "raise ValueError('not yet')\n"})
+    seen: list[Any] = []
+    watcher.watch("failing_pkg.session", seen.append)
+    with pytest.raises(ValueError, match="not yet"):
+        importlib.import_module("failing_pkg.session")
+    assert seen == []
+    (folder / "session.py").write_text("VALUE = 2\n")
+    importlib.invalidate_caches()
+    assert seen == [importlib.import_module("failing_pkg.session")]
+
+
+def test_the_watcher_is_asked_once_per_folder_not_for_every_import(
+    watcher: Any, tmp_path: Path
+) -> None:
+    """Why a path hook and not a finder on ``sys.meta_path``: importlib asks a meta-path
+    finder about every import, a path hook only about each new folder."""
+    package(tmp_path, "big_pkg", {f"m{i}": "" for i in range(20)})
+    package(tmp_path, "watched_two", {"session": ""})
+    asked: list[str] = []
+    original = PackageWatcher.__call__
+
+    def spy(self: Any, path: str) -> Any:
+        asked.append(Path(path).name)
+        return original(self, path)
+
+    watcher.watch("watched_two.session", lambda module: None)
+    PackageWatcher.__call__ = spy  # type: ignore[method-assign]
+    try:
+        for i in range(20):
+            importlib.import_module(f"big_pkg.m{i}")
+        importlib.import_module("watched_two.session")
+    finally:
+        PackageWatcher.__call__ = original  # type: ignore[method-assign]
+    assert asked == [tmp_path.name, "big_pkg", "watched_two"]  # sys.path's new folder too
+    assert not any(isinstance(finder, PackageWatcher) for finder in sys.meta_path)
+
+
+def test_a_package_imported_before_the_watch_still_gets_its_module_hooked(
+    watcher: Any, tmp_path: Path
+) -> None:
+    package(tmp_path, "early_pkg", {"first": "", "session": ""})
+    importlib.import_module("early_pkg.first")  # its folder's finder is made without the watch
+    seen: list[Any] = []
+    watcher.watch("early_pkg.session", seen.append)
+    assert seen == [importlib.import_module("early_pkg.session")]
+
+
+def test_a_module_imported_already_gets_the_hook_at_once(watcher: Any, tmp_path: Path) -> None:
+    package(tmp_path, "done_pkg", {"session": ""})
+    module = importlib.import_module("done_pkg.session")
+    seen: list[Any] = []
+    watcher.watch("done_pkg.session", seen.append)
+    assert seen == [module]
+
+
+def test_the_watched_folder_keeps_its_finder_type(watcher: Any, tmp_path: Path) -> None:
+    """``pkgutil`` lists a package's modules through its folder's finder's type."""
+    package(tmp_path, "listed_pkg", {"session": "", "other": ""})
+    watcher.watch("listed_pkg.session", lambda module: None)
+    listed = importlib.import_module("listed_pkg")
+    finder = pkgutil.get_importer(listed.__path__[0])
+    assert type(finder).__name__ == "FileFinder"
+    assert sorted(info.name for info in pkgutil.iter_modules(listed.__path__)) == [
+        "other",
+        "session",
+    ]
+
+
+def test_a_package_in_a_zip_archive_is_watched_too(watcher: Any, tmp_path: Path) -> None:
+    archive = tmp_path / "packages.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("zipped_pkg/__init__.py", "")
+        zipped.writestr("zipped_pkg/session.py", "VALUE = 4\n")
+    sys.path.insert(0, str(archive))
+    try:
+        seen: list[Any] = []
+        watcher.watch("zipped_pkg.session", seen.append)
+        module = importlib.import_module("zipped_pkg.session")
+        assert seen == [module]
+        assert module.VALUE == 4
+    finally:
+        sys.path.remove(str(archive))
+
+
+def test_a_failing_hook_does_not_break_the_import(watcher: Any, tmp_path: Path) -> None:
+    package(tmp_path, "hooked_pkg", {"session": "VALUE = 3\n"})
+
+    def broken(module: Any) -> None:
+        raise RuntimeError("the hook's own bug")
+
+    watcher.watch("hooked_pkg.session", broken)
+    assert importlib.import_module("hooked_pkg.session").VALUE == 3
+
+
+def test_only_a_packages_module_can_be_watched(watcher: Any) -> None:
+    with pytest.raises(ValueError, match="not a package's module"):
+        watcher.watch("top_level_only", lambda module: None)
