@@ -201,13 +201,13 @@ CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("python", _interpreters())
-def test_every_bytecode_matches_its_source_and_is_what_runs(layer_zip, opt, python):  # noqa: F811
+def check_bytecode(python: str, python_dir: Path) -> dict:
+    """CHECK_BYTECODE's report, run by ``python`` on an unpacked layer's ``python`` folder."""
     botocore_dir = Path(__import__("botocore").__file__).parents[1]
     # -X no_debug_ranges: the build compiles that way, so compile() here gives the same code.
     # PYTHONPATH (so not -I): the sdk modules import botocore, from the test venv.
     result = subprocess.run(
-        [python, "-s", "-X", "no_debug_ranges", "-c", CHECK_BYTECODE, str(opt / "python")],
+        [python, "-s", "-X", "no_debug_ranges", "-c", CHECK_BYTECODE, str(python_dir)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -216,7 +216,12 @@ def test_every_bytecode_matches_its_source_and_is_what_runs(layer_zip, opt, pyth
     if result.returncode != 0 and "No module named 'botocore" in result.stderr:
         pytest.skip(f"{python} cannot import the test venv's botocore")
     assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads(result.stdout.splitlines()[-1])
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("python", _interpreters())
+def test_every_bytecode_matches_its_source_and_is_what_runs(layer_zip, opt, python):  # noqa: F811
+    report = check_bytecode(python, opt / "python")
     with zipfile.ZipFile(layer_zip) as archive:
         sources = sorted(n[len("python/") :] for n in archive.namelist() if n.endswith(".py"))
     if report["tag"] in bytecode_tags(layer_zip):
@@ -277,6 +282,52 @@ def handler(event, context):
     post_import.when_imported("json", lambda m: seen.extend(traceback.format_stack()))
     return {"modules": found, "stack": seen}
 """
+
+
+def test_a_layer_built_for_other_versions_runs_their_bytecode(tmp_path):
+    """`BYTECODE=... sam build` (and `make layer-for BYTECODE=...`, the same build into a zip):
+    bytecode for the versions asked for only, and each of them runs the layer from it. The
+    default build's two versions are checked above; this covers the others found here."""
+    from locallambda import find_interpreter
+
+    found = {v: find_interpreter(v) for v in SUPPORTED if v not in BYTECODE_PYTHONS}
+    versions = [v for v, interpreter in found.items() if interpreter]
+    if not versions:
+        pytest.skip("no interpreter here besides the default build's versions")
+    tree = tmp_path / "artifacts"
+    tree.mkdir()
+    result = subprocess.run(
+        ["make", "-s", "build-TimeoutGuardLayer", f"ARTIFACTS_DIR={tree}",
+         f"BYTECODE={' '.join(versions)}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    bundles = sorted(p.name for p in (tree / PKG / "__pycache__").glob("*.bundle"))
+    tags = [f"cpython-{v.replace('.', '')}" for v in versions]
+    assert bundles == sorted(f"bytecode.{tag}.bundle" for tag in tags)
+    sources = sorted(
+        p.relative_to(tree / "python").as_posix() for p in (tree / PKG).rglob("*.py")
+    )
+    for version, tag in zip(versions, tags, strict=True):
+        report = check_bytecode(str(found[version]), tree / "python")
+        assert report["tag"] == tag
+        assert sorted(report["checked"]) == sources
+        assert report["sources_opened"] == []  # imported from bytecode alone
+        assert report["loaders"] == ["Bundle"]
+    dry_run = subprocess.run(
+        ["make", "-n", "layer-for", f"BYTECODE={' '.join(versions)}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    names = "-".join(f"py{v}" for v in versions)
+    assert f"--zip dist/timeout-guard-layer-{names}.zip --python {' '.join(versions)}" in (
+        dry_run.stdout
+    )
 
 
 @pytest.mark.parametrize("version", mode_params())
