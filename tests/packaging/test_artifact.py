@@ -47,6 +47,16 @@ def build(*args: str, root: Path = REPO, umask: int | None = None, check: bool =
     return result
 
 
+def make(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the repository's Makefile (``make -s``: its recipes' output only) and check it
+    succeeded."""
+    result = subprocess.run(
+        ["make", "-s", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -227,14 +237,7 @@ def test_unzipped_layer_imports_only_the_standard_library(opt, python):
 def test_sam_makefile_target_builds_the_same_tree(layer_zip, tmp_path):
     artifacts = tmp_path / "artifacts"
     artifacts.mkdir()
-    result = subprocess.run(
-        ["make", "-s", "build-TimeoutGuardLayer", f"ARTIFACTS_DIR={artifacts}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    make("build-TimeoutGuardLayer", f"ARTIFACTS_DIR={artifacts}")
     tree = {
         path.relative_to(artifacts).as_posix(): (
             path.read_bytes(),

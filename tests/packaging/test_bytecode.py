@@ -29,6 +29,7 @@ from test_artifact import (  # noqa: F401 - layer_zip and opt: module fixtures s
     build,
     copy_sources,
     layer_zip,
+    make,
     opt,
     sha256,
 )
@@ -219,16 +220,22 @@ def check_bytecode(python: str, python_dir: Path) -> dict:
     return json.loads(result.stdout.splitlines()[-1])
 
 
+def assert_runs_from_its_bundle(report: dict, sources: list[str]) -> None:
+    """Every shipped module checked against its source, and the package imported from the
+    one bundle with no ``.py`` of the layer opened: the bytecode is what runs."""
+    assert sorted(report["checked"]) == sources
+    assert report["sources_opened"] == []
+    assert report["bundles_opened"] == 1
+    assert report["loaders"] == ["Bundle"]
+
+
 @pytest.mark.parametrize("python", _interpreters())
 def test_every_bytecode_matches_its_source_and_is_what_runs(layer_zip, opt, python):  # noqa: F811
     report = check_bytecode(python, opt / "python")
     with zipfile.ZipFile(layer_zip) as archive:
         sources = sorted(n[len("python/") :] for n in archive.namelist() if n.endswith(".py"))
     if report["tag"] in bytecode_tags(layer_zip):
-        assert sorted(report["checked"]) == sources
-        assert report["sources_opened"] == []  # imported from bytecode alone
-        assert report["bundles_opened"] == 1
-        assert report["loaders"] == ["Bundle"]
+        assert_runs_from_its_bundle(report, sources)
     else:  # no bytecode for this interpreter: simply absent, compiled from source
         assert report["checked"] == []
         assert report["sources_opened"]
@@ -296,15 +303,8 @@ def test_a_layer_built_for_other_versions_runs_their_bytecode(tmp_path):
         pytest.skip("no interpreter here besides the default build's versions")
     tree = tmp_path / "artifacts"
     tree.mkdir()
-    result = subprocess.run(
-        ["make", "-s", "build-TimeoutGuardLayer", f"ARTIFACTS_DIR={tree}",
-         f"BYTECODE={' '.join(versions)}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    make("build-TimeoutGuardLayer", f"ARTIFACTS_DIR={tree}", f"BYTECODE={' '.join(versions)}",
+         timeout=180)
     bundles = sorted(p.name for p in (tree / PKG / "__pycache__").glob("*.bundle"))
     tags = [f"cpython-{v.replace('.', '')}" for v in versions]
     assert bundles == sorted(f"bytecode.{tag}.bundle" for tag in tags)
@@ -314,20 +314,10 @@ def test_a_layer_built_for_other_versions_runs_their_bytecode(tmp_path):
     for version, tag in zip(versions, tags, strict=True):
         report = check_bytecode(str(found[version]), tree / "python")
         assert report["tag"] == tag
-        assert sorted(report["checked"]) == sources
-        assert report["sources_opened"] == []  # imported from bytecode alone
-        assert report["loaders"] == ["Bundle"]
-    dry_run = subprocess.run(
-        ["make", "-n", "layer-for", f"BYTECODE={' '.join(versions)}"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+        assert_runs_from_its_bundle(report, sources)
+    dry_run = make("-n", "layer-for", f"BYTECODE={' '.join(versions)}").stdout
     names = "-".join(f"py{v}" for v in versions)
-    assert f"--zip dist/timeout-guard-layer-{names}.zip --python {' '.join(versions)}" in (
-        dry_run.stdout
-    )
+    assert f"--zip dist/timeout-guard-layer-{names}.zip --python {' '.join(versions)}" in dry_run
 
 
 @pytest.mark.parametrize("version", mode_params())
