@@ -41,6 +41,7 @@ $(LAYER_ZIP): $(LAYER_SOURCES) $(VENV)/.installed
 
 layer: $(LAYER_ZIP)
 
+# The zip's name lists the versions: BYTECODE="3.10 3.13" gives timeout-guard-layer-py3.10-py3.13.zip.
 layer-for: venv
 	@test -n "$(strip $(BYTECODE))" || { echo 'say which versions: make layer-for BYTECODE="3.13"'; exit 2; }
 	$(VPY) tools/build_layer.py --zip dist/timeout-guard-layer-py$(subst $() ,-py,$(strip $(BYTECODE))).zip --python $(BYTECODE)
