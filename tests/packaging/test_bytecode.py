@@ -172,6 +172,7 @@ CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
     bundle_path = os.path.join(
         package, "__pycache__", "bytecode." + sys.implementation.cache_tag + ".bundle"
     )
+    index = {}
     if os.path.exists(bundle_path):
         with open(bundle_path, "rb") as f:
             data = f.read()
@@ -179,6 +180,7 @@ CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
         for name, (rel, is_package, code) in sorted(read_bundle(data).items()):
             assert code == compiled(os.path.join(package, rel))[1], rel
             checked.append(os.path.join("timeout_guard", rel))
+        index = marshal.loads(data[8 : 8 + int.from_bytes(data[4:8], "little")])
 
     opened = []
     sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
@@ -193,6 +195,7 @@ CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
         "tag": sys.implementation.cache_tag, "checked": checked,
         "sources_opened": sorted(p for p in layer_files if p.endswith(".py")),
         "bundles_opened": len([p for p in layer_files if p.endswith(".bundle")]),
+        "groups_loaded": len({index[n][2] for n in sys.modules if n in index}),
         "loaders": sorted({
             type(m.__loader__).__name__ for n, m in sys.modules.items()
             if n.partition(".")[0] == "timeout_guard"
@@ -222,10 +225,12 @@ def check_bytecode(python: str, python_dir: Path) -> dict:
 
 def assert_runs_from_its_bundle(report: dict, sources: list[str]) -> None:
     """Every shipped module checked against its source, and the package imported from the
-    one bundle with no ``.py`` of the layer opened: the bytecode is what runs."""
+    one bundle with no ``.py`` of the layer opened: the bytecode is what runs. The bundle is
+    opened once for its index, then once for each group of modules loaded (never twice)."""
     assert sorted(report["checked"]) == sources
     assert report["sources_opened"] == []
-    assert report["bundles_opened"] == 1
+    assert report["groups_loaded"] >= 2  # the start-up modules' and the SDK patch's
+    assert report["bundles_opened"] == 1 + report["groups_loaded"]
     assert report["loaders"] == ["Bundle"]
 
 
@@ -384,11 +389,11 @@ def test_error_record_stack_names_the_function_not_the_layer(
     assert any(e.strip().endswith("raise error") for e in layer_frames), layer_frames
 
 
-# Run in a fresh interpreter: a Bundle (the bootstrap's class) serving a small package of its
-# own, built here in the bundle's format. Loading the modules a module imports at its top must
-# keep importlib's rules: in sys.modules while they run, bound on their package, removed if one
-# fails (the failure reaching the import statement), and left to the import statement when their
-# source is gone.
+# Run in a fresh interpreter: a Bundle (the bootstrap's class) opened on a small package of its
+# own, whose bundle file is written here in the build's format. Loading the modules a module
+# imports at its top must keep importlib's rules: in sys.modules while they run, bound on their
+# package, removed if one fails (the failure reaching the import statement), and left to the
+# import statement when their source is gone.
 LOAD_FIRST = textwrap.dedent(
     """
     import importlib.util, json, marshal, os, sys
@@ -422,7 +427,13 @@ LOAD_FIRST = textwrap.dedent(
         index[name] = (rel, name == "pkg", offset, len(blob), first.get(name, ()))
         blobs.append(blob)
         offset += len(blob)
-    bundle = bootstrap.Bundle(package, index, b"".join(blobs))
+    index_blob = marshal.dumps(index)
+    os.makedirs(os.path.join(package, "__pycache__"))
+    tag = sys.implementation.cache_tag
+    with open(os.path.join(package, "__pycache__", f"bytecode.{tag}.bundle"), "wb") as f:
+        f.write(importlib.util.MAGIC_NUMBER + len(index_blob).to_bytes(4, "little"))
+        f.write(index_blob + b"".join(blobs))
+    bundle = bootstrap.Bundle.open(package)
     bundle.serve(root)
     sys.path.insert(0, root)
 

@@ -53,8 +53,10 @@ class Bundle:
     index's length (4 bytes, little-endian), the marshalled index ``{module name: (path in the
     package, is a package, offset, length, the package's modules it imports at its top)}``,
     then groups of modules (a folder's, say), each a marshalled ``{module name: code}`` at the
-    offset its modules share. The file is read once; a group is unmarshalled when the first of
-    its modules is imported.
+    offset its modules share. Start-up reads the header and the index only; a group is read and
+    unmarshalled when the first of its modules is imported, and its bytes freed then (reading
+    the whole file at start-up cost about 35 page faults, 0.1 ms, for groups an empty function
+    never loads).
 
     Before a module runs, the modules of the package it imports at its top are loaded here
     (theirs first), without importlib's machinery: its locks, its walk of ``sys.meta_path``,
@@ -73,10 +75,11 @@ class Bundle:
     ``.pyc``), so tracebacks and the guard's own-file checks see the real files.
     """
 
-    def __init__(self, package_dir, index, code):
+    def __init__(self, package_dir, path, index, groups_start):
         self._package_dir = package_dir
+        self._path = path
         self._index = index
-        self._code = code
+        self._groups_start = groups_start  # where the groups begin in the file
         self._folders = {}  # offset -> {module name: code}, each folder unmarshalled once
 
     @classmethod
@@ -87,21 +90,22 @@ class Bundle:
         if tag is None:
             return None
         path = os.path.join(package_dir, "__pycache__", f"bytecode.{tag}.bundle")
+        magic = _frozen_importlib_external.MAGIC_NUMBER
         try:
-            with open(path, "rb") as file:
-                data = memoryview(file.read())
+            fd = os.open(path, os.O_RDONLY)
         except OSError:
             return None
-        magic = _frozen_importlib_external.MAGIC_NUMBER
-        if data[: len(magic)] != magic:
-            return None
-        start = len(magic) + 4
-        end = start + int.from_bytes(data[len(magic) : start], "little")
         try:
-            index = marshal.loads(data[start:end])
-        except (EOFError, ValueError, TypeError):
+            head = os.pread(fd, len(magic) + 4, 0)
+            if head[: len(magic)] != magic:
+                return None
+            size = int.from_bytes(head[len(magic) :], "little")
+            index = marshal.loads(os.pread(fd, size, len(head)))
+        except (OSError, EOFError, ValueError, TypeError):
             return None
-        return cls(package_dir, index, data[end:]) if isinstance(index, dict) else None
+        finally:
+            os.close(fd)
+        return cls(package_dir, path, index, len(head) + size) if isinstance(index, dict) else None
 
     def serve(self, python_dir):
         """Be the path-entry finder of the package's folders, and of ``python_dir`` while the
@@ -137,7 +141,12 @@ class Bundle:
         self.load(first)
         folder = self._folders.get(offset)
         if folder is None:
-            folder = self._folders[offset] = marshal.loads(self._code[offset : offset + length])
+            fd = os.open(self._path, os.O_RDONLY)
+            try:
+                data = os.pread(fd, length, self._groups_start + offset)
+            finally:
+                os.close(fd)
+            folder = self._folders[offset] = marshal.loads(data)
         code = folder[module.__name__]
         _imp._fix_co_filename(code, module.__spec__.origin)
         exec(code, module.__dict__)
