@@ -271,6 +271,8 @@ PROBE = """
 import sys
 import traceback
 
+import boto3  # noqa: F401  (the layer's SDK patch loads now, at init)
+
 
 def handler(event, context):
     mods = {name: m for name, m in sys.modules.items()
@@ -342,6 +344,10 @@ def test_runtime_uses_the_bytecode_and_names_the_real_files(
         modules
     )
     assert not LOADED_WHEN_FIRED & set(modules), sorted(modules)  # the guard has not fired
+    # The SDK patch came with botocore, from the same bundle; the deadline's own errors did not
+    # (sdk.attempts imports them when an attempt is first cut or not sent).
+    assert "timeout_guard.sdk.attempts" in modules, sorted(modules)
+    assert "timeout_guard.sdk.errors" not in modules, sorted(modules)
     for name, info in modules.items():
         real = str(package / (name.replace(".", "/")[len("timeout_guard/") :] or "__init__"))
         assert info["file"] in (real + ".py", real + "/__init__.py"), (name, info["file"])
