@@ -51,6 +51,7 @@ BUSY_LOAD = 1.0  # 1-minute load average at the start above which wall clock is 
 BASELINE = "without"
 MAIN = "layer"
 FLOOR = "floor"
+BARE = "bare"
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -76,10 +77,27 @@ def build_floor_layer() -> Path:
     )
     for part in ("layer", "wrapper", "tools"):
         shutil.rmtree(root / part)
-    return zip_path  # its folder goes with remove_floor_layer
+    return zip_path  # its folder goes with remove_built_layer
 
 
-def remove_floor_layer(zip_path: Path) -> None:
+def build_bare_wrapper_layer(zip_path: Path = LAYER_ZIP) -> Path:
+    """The layer with its exec wrapper replaced by the least an exec wrapper can be
+    (``#!/bin/sh``, ``exec "$@"``): nothing of the layer runs. Measured as one more arm, it is
+    what the one more exec alone costs in the same run (the shell's start-up: dash here, bash
+    on Amazon Linux 2023), before any wrapper logic, bootstrap or layer code."""
+    root = Path(tempfile.mkdtemp(prefix="bench-bare-"))
+    bare = root / "bare.zip"
+    with zipfile.ZipFile(zip_path) as source, zipfile.ZipFile(bare, "w") as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "timeout-guard":
+                data = b'#!/bin/sh\nexec "$@"\n'
+            target.writestr(info, data)  # the same entry: its file mode kept
+    return bare  # its folder goes with remove_built_layer
+
+
+def remove_built_layer(zip_path: Path) -> None:
+    """Remove a layer built by :func:`build_floor_layer` or :func:`build_bare_wrapper_layer`."""
     shutil.rmtree(zip_path.parent, ignore_errors=True)
 
 
@@ -286,6 +304,15 @@ def miss_reason(results: dict[str, Any]) -> str:
         f" Of the added time, the exec wrapper alone is {wrapper['wall']:.2f} ms wall, "
         f"{wrapper['cpu']:.2f} ms CPU (one more exec: a POSIX sh that execs Python)."
     )
+    if BARE in results["arms"]:
+        bare = "; ".join(
+            f"python{c['mode']} {c['function']} {c['added'][BARE]['cpu']['added']:+.2f} ms"
+            for c in results["cases"]
+        )
+        text += (
+            " The bare arm, an exec wrapper that only execs (`#!/bin/sh`, `exec \"$@\"`), shows "
+            f"what one more exec costs in the same run, before anything of the layer: {bare}."
+        )
     if FLOOR in results["arms"]:
         floors = "; ".join(
             f"python{c['mode']} {c['function']} floor {c['added'][FLOOR]['cpu']['added']:+.2f} "
@@ -386,8 +413,11 @@ def main() -> int:
     args = parser.parse_args()
     modes = runtime_modes()
     opt = unpack_layer(args.zip)
-    floor_zip = build_floor_layer()
-    others = {FLOOR: (unpack_layer(floor_zip), floor_zip)}
+    floor_zip, bare_zip = build_floor_layer(), build_bare_wrapper_layer(args.zip)
+    others = {
+        FLOOR: (unpack_layer(floor_zip), floor_zip),
+        BARE: (unpack_layer(bare_zip), bare_zip),
+    }
     try:
         for spec in args.compare:
             name, _, path = spec.partition("=")
@@ -396,7 +426,8 @@ def main() -> int:
     finally:
         for o in [opt, *(unpacked for unpacked, _ in others.values())]:
             remove_layer(o)
-        remove_floor_layer(floor_zip)
+        remove_built_layer(floor_zip)
+        remove_built_layer(bare_zip)
     print("\n".join(table(results)))
     print()
     for c in checks(results):

@@ -245,7 +245,7 @@ def main() -> int:
     finally:
         for folder in [opt, *folders.values()]:
             remove_layer(folder)
-        cold_start.remove_floor_layer(floor_zip)
+        cold_start.remove_built_layer(floor_zip)
     print("\n".join(table(results)))
     return 0
 

@@ -110,8 +110,9 @@ def main() -> int:
     opt = unpack_layer()
     compared = {}
     if "cold" in only or "instr" in only:
-        floor_zip = cold_start.build_floor_layer()
+        floor_zip, bare_zip = cold_start.build_floor_layer(), cold_start.build_bare_wrapper_layer()
         compared[cold_start.FLOOR] = (unpack_layer(floor_zip), floor_zip)
+        compared[cold_start.BARE] = (unpack_layer(bare_zip), bare_zip)
     for spec in args.cold_compare:
         name, _, path = spec.partition("=")
         compared[name] = (unpack_layer(Path(path)), Path(path))
@@ -222,8 +223,9 @@ def main() -> int:
     finally:
         for folder in [opt, *(unpacked for unpacked, _ in compared.values())]:
             remove_layer(folder)
-        if cold_start.FLOOR in compared:
-            cold_start.remove_floor_layer(compared[cold_start.FLOOR][1])
+        for built in (cold_start.FLOOR, cold_start.BARE):
+            if built in compared:
+                cold_start.remove_built_layer(compared[built][1])
 
     seconds = time.monotonic() - started
     misses = _misses(checks, done)
