@@ -24,11 +24,12 @@ found on PATH or in pyenv's versions folder compiles every module. The bootstrap
 number matches, without a look at the source's time or hash; ignored by any other (which
 compiles from source, as without bytecode). The package's modules go into one bundle per version
 (the magic number, an index of the modules, their marshalled code; the format is `Bundle`'s in
-_bootstrap/sitecustomize.py), which the bootstrap serves modules from: one file read at start-up
-instead of a path search, an open and a read per module, about 0.4 ms of a cold start. A
-folder's modules are marshalled together (one `marshal.loads` for all of them, sharing their
-names' strings: about 14 % less unmarshalling), except those the layer imports only when the
-guard fires (LOADED_WHEN_FIRED), bundled apart so that a cold start never unmarshals them. The
+_bootstrap/sitecustomize.py), which the bootstrap serves modules from: one file, instead of a
+path search, an open and a read per module (about 0.4 ms of a cold start); its index is read at
+start-up, each group of modules when the first of them loads. A folder's modules are marshalled
+together (one `marshal.loads` for all of them, sharing their names' strings: about 14 % less
+unmarshalling), except those the layer imports only when the guard fires (LOADED_WHEN_FIRED),
+bundled apart so that a cold start never reads or unmarshals them. The
 index lists, for each module, the package's modules its top level imports (read from its source
 with `ast`): `Bundle` loads those before the module runs, without importlib's per-module
 machinery. An interpreter with another magic number ignores the bundle and imports the package

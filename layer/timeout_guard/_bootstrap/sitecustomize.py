@@ -10,8 +10,9 @@ It then leaves no trace the function could see:
    hooks (the handler wrapper when ``awslambdaric.bootstrap`` loads, the SDK settings when
    ``botocore.session`` loads); nothing heavy is imported here. Where the build shipped a
    bytecode bundle for this interpreter, the package's modules come from it (:class:`Bundle`:
-   one file read at start-up instead of a path search, an open and a read per module, which is
-   most of what the layer's modules cost a cold start); else from the layer's folder;
+   one file, its groups of modules read as needed, instead of a path search, an open and a
+   read per module, which was most of what the layer's modules cost a cold start); else from
+   the layer's folder;
 3. runs the ``sitecustomize`` this module shadows, if there is one, as ``site`` would have.
 
 Steps 1 and 2 never raise: whatever fails, the function starts as without the layer.
