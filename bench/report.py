@@ -143,14 +143,30 @@ def splice(
     if bullets:
         at = len(out) if misses_at is None else misses_at
         out[at:at] = [MISSES_TITLE, "", *bullets, ""]
-    for title, lines in kept.items():
-        if title in fresh:
-            new = fresh[title]
+    # Sections matched by number ("1b"): this run's replace the earlier ones, and one the
+    # earlier results.md did not have goes in its place in the order.
+    kept_titles = {_number(t): t for t in kept}
+    fresh_titles = {_number(t): t for t in fresh}
+    for number in sorted(kept_titles.keys() | fresh_titles.keys(), key=_number_order):
+        if number in fresh_titles:
+            new = fresh[fresh_titles[number]]
             lines = [new[0], "", f"_From {run}._", *new[1:]]
             if lines[-1] != "":
                 lines.append("")
+        else:
+            lines = kept[kept_titles[number]]
         out.extend(lines)
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _number(title: str) -> str:
+    """A section's number: "1b" of "1b. Cold start in instructions"."""
+    return title.split(".", 1)[0]
+
+
+def _number_order(number: str) -> tuple[int, str]:
+    digits = len(number) - len(number.lstrip("0123456789"))
+    return int(number[:digits] or 0), number[digits:]
 
 
 def _step_names(sections: list[Section]) -> list[str]:
