@@ -54,16 +54,24 @@ def bytecode_tags(zip_path: Path) -> set[str]:
     return {n.rsplit(".", 2)[-2] for n in names if n.endswith((".pyc", ".bundle"))}
 
 
+def read_index(data: bytes) -> tuple[dict, int]:
+    """A bundle's index, ``{module name: (path in the package, is a package, offset, length,
+    the package's modules it imports at its top)}``, and where its groups begin: after the
+    4-byte magic number, the index's length and the index (str, bool and int marshal alike in
+    every Python 3). Also run by each interpreter in CHECK_BYTECODE."""
+    end = 8 + int.from_bytes(data[4:8], "little")
+    return marshal.loads(data[8:end]), end
+
+
 def read_bundle(data: bytes) -> dict[str, tuple[str, bool, object]]:
     """A bundle's modules, {name: (path in the package, is a package, code object)}, read as
-    the bootstrap's ``Bundle`` reads them: after the 4-byte magic number, the index's length
-    and the index (str, bool and int marshal alike in every Python 3), then at each offset the
-    marshalled ``{module name: code}`` of one folder's modules. Also run by each interpreter in
-    CHECK_BYTECODE."""
-    end = 8 + int.from_bytes(data[4:8], "little")
+    the bootstrap's ``Bundle`` reads them: the index (:func:`read_index`), then at each offset
+    the marshalled ``{module name: code}`` of one folder's modules. Also run by each
+    interpreter in CHECK_BYTECODE."""
+    index, end = read_index(data)
     folders: dict = {}
     modules = {}
-    for name, (rel, is_package, offset, length, _) in marshal.loads(data[8:end]).items():
+    for name, (rel, is_package, offset, length, _) in index.items():
         if offset not in folders:
             folders[offset] = marshal.loads(data[end + offset : end + offset + length])
         modules[name] = (rel, is_package, folders[offset][name])
@@ -112,7 +120,7 @@ def test_the_bundle_lists_what_each_module_imports_at_its_top(layer_zip):  # noq
     with zipfile.ZipFile(layer_zip) as archive:
         for tag in bytecode_tags(layer_zip):
             data = archive.read(f"{PKG}/__pycache__/bytecode.{tag}.bundle")
-            index = marshal.loads(data[8 : 8 + int.from_bytes(data[4:8], "little")])
+            index = read_index(data)[0]
             first = {name: entry[4] for name, entry in index.items()}
             assert set(first["timeout_guard.guard"]) == {
                 f"timeout_guard.{m}" for m in ("invocation", "alarm", "margin", "modes", "settings")
@@ -145,7 +153,7 @@ def test_unknown_version_is_refused(tmp_path):
 # an unchecked-hash pyc of the bootstrap's source, and each module of its bundle the compilation
 # of the shipped source, by this interpreter; then the bootstrap starts the layer as `site` does
 # and the package imports with no .py of the layer opened (the bytecode is what runs).
-CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
+CHECK_BYTECODE = inspect.getsource(read_index) + inspect.getsource(read_bundle) + textwrap.dedent(
     """
     import importlib.util, json, marshal, os, sys
 
@@ -180,7 +188,7 @@ CHECK_BYTECODE = inspect.getsource(read_bundle) + textwrap.dedent(
         for name, (rel, is_package, code) in sorted(read_bundle(data).items()):
             assert code == compiled(os.path.join(package, rel))[1], rel
             checked.append(os.path.join("timeout_guard", rel))
-        index = marshal.loads(data[8 : 8 + int.from_bytes(data[4:8], "little")])
+        index = read_index(data)[0]
 
     opened = []
     sys.addaudithook(lambda event, args: opened.append(str(args[0])) if event == "open" else None)
