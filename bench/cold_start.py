@@ -215,6 +215,10 @@ def measure(
                     "median": {n: {f: median(s[f]) for f in s} for n, s in samples.items()},
                     "p90": {n: {f: pct(s[f], 90) for f in s} for n, s in samples.items()},
                     "added": {n: _compare(samples[n], base, seed) for n in layers},
+                    # the layer's own cost: above an exec wrapper that only execs, same rounds
+                    "above_bare": _compare(samples[MAIN], samples[BARE], seed)
+                    if BARE in layers
+                    else None,
                     # the plot's view: wall clock of the main arm against the baseline
                     "with": samples[MAIN]["wall"],
                     "without": base["wall"],
@@ -272,6 +276,18 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 else "",
             )
         )
+    for case in results["cases"]:
+        if case.get("above_bare") is not None:
+            out.append(
+                Check(
+                    "cold start",
+                    "the layer above the bare exec wrapper (its own cost: wrapper logic, "
+                    f"bootstrap, modules), CPU, python{case['mode']}, {case['function']}",
+                    _value(case["above_bare"]["cpu"]),
+                    "(context: one more exec is the price of any exec wrapper)",
+                    None,
+                )
+            )
     if any(results["written"].values()):
         out.append(
             Check(
@@ -312,6 +328,16 @@ def miss_reason(results: dict[str, Any]) -> str:
         text += (
             " The bare arm, an exec wrapper that only execs (`#!/bin/sh`, `exec \"$@\"`), shows "
             f"what one more exec costs in the same run, before anything of the layer: {bare}."
+        )
+    above = [c for c in results["cases"] if c.get("above_bare") is not None]
+    if above:
+        text += (
+            " Above that bare exec wrapper, in the same rounds, the layer adds (CPU): "
+            + "; ".join(
+                f"python{c['mode']} {c['function']} {c['above_bare']['cpu']['added']:+.2f} ms"
+                for c in above
+            )
+            + "."
         )
     if FLOOR in results["arms"]:
         floors = "; ".join(
@@ -382,6 +408,27 @@ def table(results: dict[str, Any]) -> list[str]:
             verdict = "n/a (busy)" if figure == "wall" and busy else (
                 "PASS" if _passes(main) else "**MISS**")
             lines.append(row + f"| {verdict} |")
+    above = [c for c in results["cases"] if c.get("above_bare") is not None]
+    if above:
+        lines += [
+            "",
+            'The layer above the bare exec wrapper (`#!/bin/sh`, `exec "$@"`): the median of '
+            "the paired differences layer - bare in the same rounds, [95% CI]; what the layer's "
+            "own wrapper logic, bootstrap and modules cost once one more exec is paid, which any "
+            "exec wrapper pays. In brackets after it, the same as a share of the start without "
+            "the layer (the machine's speed moves both alike).",
+            "",
+            "| runtime | function | CPU | wall |",
+            "|---|---|---|---|",
+        ]
+        for c in above:
+            cells = []
+            for figure in ("cpu", "wall"):
+                a = c["above_bare"][figure]
+                lo, hi = a["ci"]
+                share = 100 * a["added"] / c["median"][BASELINE][figure]
+                cells.append(f"{a['added']:+.2f} ms [{lo:+.2f} .. {hi:+.2f}] ({share:+.1f} %)")
+            lines.append(f"| python{c['mode']} | {c['function']} | {cells[0]} | {cells[1]} |")
     wrapper = results["wrapper"]
     lines += [
         "",
