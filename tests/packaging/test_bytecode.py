@@ -199,11 +199,26 @@ CHECK_BYTECODE = inspect.getsource(read_index) + inspect.getsource(read_bundle) 
     import timeout_guard.sdk.errors  # imports botocore: the test venv has it
     from timeout_guard.sdk import accounting, attempts, clients, merge, read_timeouts, wrapping
     layer_files = [p for p in opened if package in p]
+    unlike_importlib = []  # modules whose attributes are not those importlib would have set
+    for name, module in sorted(sys.modules.items()):
+        if name.partition(".")[0] == "timeout_guard":
+            expected = vars(importlib.util.module_from_spec(module.__spec__))
+            got = {key: vars(module)[key] for key in list(vars(module))[: len(expected)]}
+            if list(got) != list(expected) or any(
+                got[key] is not value and got[key] != value for key, value in expected.items()
+            ):
+                unlike_importlib.append(name)
     print(json.dumps({
         "tag": sys.implementation.cache_tag, "checked": checked,
         "sources_opened": sorted(p for p in layer_files if p.endswith(".py")),
         "bundles_opened": len([p for p in layer_files if p.endswith(".bundle")]),
         "groups_loaded": len({index[n][2] for n in sys.modules if n in index}),
+        "unlike_importlib": unlike_importlib,
+        "initializing": sorted(
+            n for n, m in sys.modules.items()
+            if n.partition(".")[0] == "timeout_guard"
+            and getattr(m.__spec__, "_initializing", False) is not False
+        ),
         "loaders": sorted({
             type(m.__loader__).__name__ for n, m in sys.modules.items()
             if n.partition(".")[0] == "timeout_guard"
@@ -240,6 +255,9 @@ def assert_runs_from_its_bundle(report: dict, sources: list[str]) -> None:
     assert report["groups_loaded"] >= 2  # the start-up modules' and the SDK patch's
     assert report["bundles_opened"] == 1 + report["groups_loaded"]
     assert report["loaders"] == ["Bundle"]
+    # each module as importlib's module_from_spec makes it, and no longer marked initializing
+    assert report["unlike_importlib"] == []
+    assert report["initializing"] == []
 
 
 @pytest.mark.parametrize("python", _interpreters())
@@ -405,9 +423,9 @@ def test_error_record_stack_names_the_function_not_the_layer(
 
 # Run in a fresh interpreter: a Bundle (the bootstrap's class) opened on a small package of its
 # own, whose bundle file is written here in the build's format. Loading the modules a module
-# imports at its top must keep importlib's rules: in sys.modules while they run, bound on their
-# package, removed if one fails (the failure reaching the import statement), and left to the
-# import statement when their source is gone.
+# imports at its top must keep importlib's rules: in sys.modules while they run, marked
+# initializing then, bound on their package, removed if one fails (the failure reaching the
+# import statement), and left to the import statement when their source is gone.
 LOAD_FIRST = textwrap.dedent(
     """
     import importlib.util, json, marshal, os, sys
@@ -420,7 +438,8 @@ LOAD_FIRST = textwrap.dedent(
     sources = {
         "pkg": "ORDER = []\\n",
         "pkg.a": "from . import b, c\\nfrom pkg import ORDER\\nORDER.append('a')\\n",
-        "pkg.b": "from pkg import ORDER\\nORDER.append('b')\\n",
+        "pkg.b": "import sys\\nfrom pkg import ORDER\\nORDER.append('b')\\n"
+                 "RUNNING = getattr(sys.modules[__name__].__spec__, '_initializing', None)\\n",
         "pkg.c": "from .b import ORDER\\nORDER.append('c')\\n",
         "pkg.fails": "from . import broken\\n",
         "pkg.broken": "raise RuntimeError('broken at its top')\\n",
@@ -459,7 +478,8 @@ LOAD_FIRST = textwrap.dedent(
     sys.meta_path.insert(0, Spy())
 
     import pkg.a
-    report = {"order": pkg.ORDER, "asked": asked[:], "bound": pkg.b is sys.modules["pkg.b"]}
+    report = {"order": pkg.ORDER, "asked": asked[:], "bound": pkg.b is sys.modules["pkg.b"],
+              "initializing": [pkg.b.RUNNING, getattr(pkg.b.__spec__, "_initializing", None)]}
     try:
         import pkg.fails
     except RuntimeError as error:
@@ -491,6 +511,8 @@ def test_bundle_loads_first_what_a_module_imports_at_its_top(tmp_path):
     # importlib was asked for pkg.a only: b and c came from the bundle before a ran.
     assert report["asked"] == ["pkg.a"], report
     assert report["bound"] is True
+    # marked as importlib marks a module it runs: initializing while it runs, not after
+    assert report["initializing"] == [True, False]
     assert report["fails"] == "broken at its top"  # the failure reaches the import statement
     assert report["left"] == []  # and neither module stays half-loaded in sys.modules
     # the import statement's own error, as without the bundle

@@ -25,6 +25,8 @@ import marshal
 import os
 import sys
 
+_ModuleType = type(sys)  # types.ModuleType, without importing types
+
 
 def _restore_environment():
     """Undo what the wrapper did to PYTHONPATH and sys.path; return the bootstrap folder."""
@@ -154,25 +156,44 @@ class Bundle:
 
     def load(self, names):
         """Load the package's modules ``names`` that are not loaded yet, as importlib would:
-        in ``sys.modules`` while they run (so a cycle finds its module there), removed if one
-        fails (the failure propagates, as from the import statement), bound on its parent
-        package once loaded."""
+        in ``sys.modules`` while they run (so a cycle finds its module there) and their spec
+        marked ``_initializing`` then, removed if one fails (the failure propagates, as from
+        the import statement), bound on its parent package once loaded."""
         for name in names:
             if name in sys.modules:
                 continue
             spec = self.find_spec(name)
             if spec is None:
                 continue
-            module = _frozen_importlib.module_from_spec(spec)
+            module = self._new_module(spec)
+            spec._initializing = True
             sys.modules[name] = module
             try:
                 self.exec_module(module)
             except BaseException:
                 sys.modules.pop(name, None)
                 raise
+            finally:
+                spec._initializing = False
             parent, _, child = name.rpartition(".")
             if parent in sys.modules:
                 setattr(sys.modules[parent], child, module)
+
+    def _new_module(self, spec):
+        """The module ``module_from_spec`` makes of one of the bundle's specs: the same
+        attributes, set in the same order, without its probes of the new module's missing
+        attributes (on python3.11 each probe raises and clears an ``AttributeError`` or two:
+        about 8 µs a module, 0.4 M instructions of an empty function's cold start)."""
+        module = _ModuleType(spec.name)
+        module.__loader__ = self
+        module.__package__ = spec.parent
+        module.__spec__ = spec
+        if spec.submodule_search_locations is not None:
+            module.__path__ = spec.submodule_search_locations
+        module.__file__ = spec.origin
+        if spec.cached is not None:
+            module.__cached__ = spec.cached
+        return module
 
 
 def _start_layer(boot_dir):
