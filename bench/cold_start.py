@@ -234,6 +234,11 @@ def measure(
     return results
 
 
+def _above_bare(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cases measured with the bare arm: they have the layer's cost above it."""
+    return [case for case in results["cases"] if case["above_bare"] is not None]
+
+
 def _busy(results: dict[str, Any]) -> bool:
     return results["load_at_start"] >= BUSY_LOAD
 
@@ -276,18 +281,17 @@ def checks(results: dict[str, Any]) -> list[Check]:
                 else "",
             )
         )
-    for case in results["cases"]:
-        if case.get("above_bare") is not None:
-            out.append(
-                Check(
-                    "cold start",
-                    "the layer above the bare exec wrapper (its own cost: wrapper logic, "
-                    f"bootstrap, modules), CPU, python{case['mode']}, {case['function']}",
-                    _value(case["above_bare"]["cpu"]),
-                    "(context: one more exec is the price of any exec wrapper)",
-                    None,
-                )
+    for case in _above_bare(results):
+        out.append(
+            Check(
+                "cold start",
+                "the layer above the bare exec wrapper (its own cost: wrapper logic, "
+                f"bootstrap, modules), CPU, python{case['mode']}, {case['function']}",
+                _value(case["above_bare"]["cpu"]),
+                "(context: one more exec is the price of any exec wrapper)",
+                None,
             )
+        )
     if any(results["written"].values()):
         out.append(
             Check(
@@ -329,7 +333,7 @@ def miss_reason(results: dict[str, Any]) -> str:
             " The bare arm, an exec wrapper that only execs (`#!/bin/sh`, `exec \"$@\"`), shows "
             f"what one more exec costs in the same run, before anything of the layer: {bare}."
         )
-    above = [c for c in results["cases"] if c.get("above_bare") is not None]
+    above = _above_bare(results)
     if above:
         text += (
             " Above that bare exec wrapper, in the same rounds, the layer adds (CPU): "
@@ -408,7 +412,7 @@ def table(results: dict[str, Any]) -> list[str]:
             verdict = "n/a (busy)" if figure == "wall" and busy else (
                 "PASS" if _passes(main) else "**MISS**")
             lines.append(row + f"| {verdict} |")
-    above = [c for c in results["cases"] if c.get("above_bare") is not None]
+    above = _above_bare(results)
     if above:
         lines += [
             "",

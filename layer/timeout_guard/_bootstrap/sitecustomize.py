@@ -191,8 +191,9 @@ class Bundle:
         if spec.submodule_search_locations is not None:
             module.__path__ = spec.submodule_search_locations
         module.__file__ = spec.origin
-        if spec.cached is not None:
-            module.__cached__ = spec.cached
+        cached = spec.cached  # a property: computed once, then kept on the spec
+        if cached is not None:
+            module.__cached__ = cached
         return module
 
 
