@@ -52,7 +52,7 @@ build-TimeoutGuardLayer:
 	python3 tools/build_layer.py --tree "$(ARTIFACTS_DIR)" $(if $(strip $(BYTECODE)),--python $(BYTECODE))
 
 runtimes: venv
-	$(VPY) -m locallambda.provision
+	$(VPY) -m locallambda
 
 # busybox sh, one of the shells the wrapper is tested under: Debian's package, unpacked here
 # (no root needed); where apt-get is missing the busybox cases are skipped and say so.

@@ -9,7 +9,7 @@ For each Python version the local runtime gets:
   ``bootstrap.py`` (``/var/runtime``).
 
 Everything lives under ``.cache/locallambda/`` and is rebuilt when its inputs change.
-``python -m locallambda.provision 3.11 3.12`` provisions ahead of a test run.
+``python -m locallambda 3.11 3.12`` (``make runtimes``: all of them) provisions ahead of a test run.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -170,6 +169,3 @@ def main(argv: list[str]) -> int:
         print(f"local Lambda runtime {runtime.name}: {runtime.python}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
