@@ -199,15 +199,15 @@ CHECK_BYTECODE = inspect.getsource(read_index) + inspect.getsource(read_bundle) 
     import timeout_guard.sdk.errors  # imports botocore: the test venv has it
     from timeout_guard.sdk import accounting, attempts, clients, merge, read_timeouts, wrapping
     layer_files = [p for p in opened if package in p]
+    layer_modules = {n: m for n, m in sys.modules.items() if n.partition(".")[0] == "timeout_guard"}
     unlike_importlib = []  # modules whose attributes are not those importlib would have set
-    for name, module in sorted(sys.modules.items()):
-        if name.partition(".")[0] == "timeout_guard":
-            expected = vars(importlib.util.module_from_spec(module.__spec__))
-            got = {key: vars(module)[key] for key in list(vars(module))[: len(expected)]}
-            if list(got) != list(expected) or any(
-                got[key] is not value and got[key] != value for key, value in expected.items()
-            ):
-                unlike_importlib.append(name)
+    for name, module in sorted(layer_modules.items()):
+        expected = vars(importlib.util.module_from_spec(module.__spec__))
+        got = {key: vars(module)[key] for key in list(vars(module))[: len(expected)]}
+        if list(got) != list(expected) or any(
+            got[key] is not value and got[key] != value for key, value in expected.items()
+        ):
+            unlike_importlib.append(name)
     print(json.dumps({
         "tag": sys.implementation.cache_tag, "checked": checked,
         "sources_opened": sorted(p for p in layer_files if p.endswith(".py")),
@@ -215,14 +215,10 @@ CHECK_BYTECODE = inspect.getsource(read_index) + inspect.getsource(read_bundle) 
         "groups_loaded": len({index[n][2] for n in sys.modules if n in index}),
         "unlike_importlib": unlike_importlib,
         "initializing": sorted(
-            n for n, m in sys.modules.items()
-            if n.partition(".")[0] == "timeout_guard"
-            and getattr(m.__spec__, "_initializing", False) is not False
+            n for n, m in layer_modules.items()
+            if getattr(m.__spec__, "_initializing", False) is not False
         ),
-        "loaders": sorted({
-            type(m.__loader__).__name__ for n, m in sys.modules.items()
-            if n.partition(".")[0] == "timeout_guard"
-        }),
+        "loaders": sorted({type(m.__loader__).__name__ for m in layer_modules.values()}),
     }))
     """
 )
