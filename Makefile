@@ -28,7 +28,7 @@ help:
 	@echo "make conformance   botocore's and other projects' own tests, plain and with the layer (conformance/)"
 	@echo "make cli     dist/timeout_guard_cli-*.whl, the rollout command carrying the layer zip"
 
-$(VENV)/.installed: requirements-dev.txt harness/pyproject.toml cli/pyproject.toml
+$(VENV)/.installed: requirements-dev.txt tests/harness/pyproject.toml cli/pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: set PYTHON=python3.X (3.10+)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt

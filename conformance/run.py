@@ -16,9 +16,8 @@ import sys
 import time
 from pathlib import Path
 
-from harness.targets import CACHE, FULL, LAYER_DIR, PINNED, TARGETS, Target, subset_paths
-
 from harness import compare, provision, report, runner
+from harness.targets import CACHE, FULL, LAYER_DIR, PINNED, TARGETS, Target, subset_paths
 
 RUNS = ("plain", "patched")  # the same tests, without and with the layer
 

@@ -5,7 +5,7 @@
     .venv/bin/python examples/demo.py --full     # the real 60 s botocore wait (make demo FULL=1)
 
 The function is examples/app/app.py, the one template.yaml deploys, unchanged between runs.
-It runs in the local Lambda runtime of harness/locallambda/ (the replica bootstrap, the real
+It runs in the local Lambda runtime of tests/harness/locallambda/ (the replica bootstrap, the real
 awslambdaric, Lambda's hard kill at the deadline); "with the layer" means the built layer
 (dist/timeout-guard-layer.zip, unpacked like /opt) and AWS_LAMBDA_EXEC_WRAPPER set, nothing else.
 

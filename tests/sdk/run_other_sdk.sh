@@ -22,12 +22,12 @@ if ! "$PY" -c pass 2>/dev/null; then
     exit 0
 fi
 if [ ! -f "$VENV/.installed" ] || [ "$REQ" -nt "$VENV/.installed" ] \
-    || [ harness/pyproject.toml -nt "$VENV/.installed" ]; then
+    || [ tests/harness/pyproject.toml -nt "$VENV/.installed" ]; then
     rm -rf "$VENV"
     "$PY" -m venv "$VENV"
     "$VENV/bin/python" -m pip install --quiet --quiet --disable-pip-version-check -r "$REQ"
     # the loopback servers (and the local runtime) the tests use, from this checkout
-    "$VENV/bin/python" -m pip install --quiet --quiet --disable-pip-version-check -e harness
+    "$VENV/bin/python" -m pip install --quiet --quiet --disable-pip-version-check -e tests/harness
     touch "$VENV/.installed"
 fi
 [ -x .venv/bin/python ] || { echo ".venv missing: run make venv first"; exit 1; }

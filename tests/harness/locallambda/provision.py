@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CACHE = Path(os.environ.get("LOCAL_LAMBDA_CACHE", REPO / ".cache" / "locallambda"))
 REPLICA = Path(__file__).resolve().parent / "replica"
 DEFAULT_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-runtime.txt"

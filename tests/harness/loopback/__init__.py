@@ -32,7 +32,7 @@ from typing import Any, Optional
 from locallambda.processes import kill_group
 
 HOST = "127.0.0.1"
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 __all__ = ["BlackHole", "DelayServer", "MotoServer", "NeverAccept", "StallFirst", "free_port"]
 

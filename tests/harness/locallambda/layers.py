@@ -11,7 +11,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 # What `make layer` builds: the one definition of its path for tests, demo and benchmarks.
 LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"
 
