@@ -15,11 +15,12 @@ PYTEST_ARGS ?=
 # runtimes: `make layer-for BYTECODE=3.13`, or `BYTECODE=3.13 sam build`.
 BYTECODE ?=
 
-.PHONY: help venv layer layer-for runtimes test test-under-load lint demo bench clean build-TimeoutGuardLayer
+.PHONY: help venv layer layer-for runtimes test other-suites test-under-load lint demo bench clean build-TimeoutGuardLayer
 
 help:
 	@echo "make demo    run the example function with and without the layer (local Lambda runtime)"
 	@echo "make test    set up everything and run the whole test suite"
+	@echo "make other-suites   the suites make test runs beside pytest (botocore's own, other SDKs, OpenTelemetry's)"
 	@echo "make test-under-load   make test RUNS times (3) with a busy process on every core"
 	@echo "make layer   build $(LAYER_ZIP)"
 	@echo "make layer-for BYTECODE=3.13   a layer zip with bytecode for those versions instead"
@@ -62,9 +63,15 @@ runtimes: venv
 	  && dpkg-deb -x busybox_*.deb root && cp root/bin/busybox ../busybox \
 	  || echo "busybox not fetched (apt-get download busybox failed): its wrapper tests skip"
 
+# pytest in front; the other suites beside it (tools/beside.py), their output printed after
+# pytest's: pytest mostly waits on the functions' timeouts, so they fit in its wall time.
 test: venv layer runtimes .cache/busybox
 	$(VPY) -m ruff check .
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) tools/beside.py --log .cache/other-suites.log --beside "$(MAKE) --no-print-directory other-suites" -- $(VPY) -m pytest $(PYTEST_ARGS)
+
+# The suites `make test` runs beside pytest: botocore's own tests, the SDK tests on other
+# botocores, OpenTelemetry's botocore instrumentation's tests.
+other-suites: venv layer
 	@echo "== botocore's own tests, plain and with the layer: the subset the patch touches (conformance/)"
 	$(VPY) conformance/run.py --selection subset --botocore 1.44.5
 	@echo "== tests/sdk again, on the oldest supported botocore (tests/requirements-oldest-sdk.txt)"
