@@ -10,6 +10,9 @@ TOOLS_VENV := .venv-tools
 LAYER_ZIP := dist/timeout-guard-layer.zip
 LAYER_SOURCES := $(shell find layer wrapper -type f ! -name '*.pyc' 2>/dev/null) tools/build_layer.py
 PYTEST_ARGS ?=
+# No cache: ruff's cache key is each file's content, but which imports are first-party depends
+# on the folders around it, so a cached run can pass where a fresh clone (CI) fails.
+RUFF := $(VPY) -m ruff check --no-cache .
 # Python versions to compile the layer's bytecode for instead of the build's default two
 # (python3.11 and 3.12: about 41 KB of the 150 KiB budget each), for functions on other
 # runtimes: `make layer-for BYTECODE=3.13`, or `BYTECODE=3.13 sam build`.
@@ -66,7 +69,7 @@ runtimes: venv
 # pytest in front; the other suites beside it (tools/beside.py), their output printed after
 # pytest's: pytest mostly waits on the functions' timeouts, so they fit in its wall time.
 test: venv layer runtimes .cache/busybox
-	$(VPY) -m ruff check .
+	$(RUFF)
 	$(VPY) tools/beside.py --log .cache/other-suites.log --beside "$(MAKE) --no-print-directory other-suites" -- $(VPY) -m pytest $(PYTEST_ARGS)
 
 # The suites `make test` runs beside pytest: botocore's own tests, the SDK tests on other
@@ -95,7 +98,7 @@ $(TOOLS_VENV)/.installed: tools/requirements-tools.txt
 	touch $@
 
 lint: venv layer $(TOOLS_VENV)/.installed
-	$(VPY) -m ruff check .
+	$(RUFF)
 	SAM_CLI_TELEMETRY=0 $(TOOLS_VENV)/bin/python tools/check_template.py
 
 demo: venv layer
