@@ -363,8 +363,11 @@ def miss_reason(results: dict[str, Any]) -> str:
         "modules and 6 more for the botocore patch on this machine). What is left is "
         "unmarshalling the modules' code and running their bodies for the first time in a "
         "cold process: less code on the start-up path; the wrapper's exec is the floor of an "
-        "exec wrapper. Intervals are wide on a busy 2-core machine: another process slows "
-        "the cold start's CPU time too (caches), by tens of ms for a boto3 import."
+        "exec wrapper. Intervals are wide on this 2-core VM: about a quarter of the starts that "
+        "import boto3 take 10-80 ms more CPU time, each on its own, even on an idle machine, so "
+        "with 200 pairs the boto3 cells' medians in ms are within the noise. Section 1b counts "
+        "what the layer adds there in instructions, most of it the SDK patch's modules loaded "
+        "when botocore is imported: that, not these medians, is the boto3 cells' cost."
     )
     if any(results["written"].values()):
         text += " The layer folder was written to during the runs: the figures are not Lambda's."
