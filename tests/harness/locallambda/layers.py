@@ -11,6 +11,7 @@ import subprocess
 import zipfile
 from pathlib import Path
 
+# The repository this harness sits in: the one definition of its root for the whole harness.
 REPO = Path(__file__).resolve().parents[3]
 # What `make layer` builds: the one definition of its path for tests, demo and benchmarks.
 LAYER_ZIP = REPO / "dist" / "timeout-guard-layer.zip"

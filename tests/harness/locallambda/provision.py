@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-REPO = Path(__file__).resolve().parents[3]
+from .layers import REPO
+
 CACHE = Path(os.environ.get("LOCAL_LAMBDA_CACHE", REPO / ".cache" / "locallambda"))
 REPLICA = Path(__file__).resolve().parent / "replica"
 DEFAULT_REQUIREMENTS = Path(__file__).resolve().parent / "requirements-runtime.txt"

@@ -26,13 +26,12 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, Optional
 
+from locallambda.layers import REPO
 from locallambda.processes import kill_group
 
 HOST = "127.0.0.1"
-REPO = Path(__file__).resolve().parents[3]
 
 __all__ = ["BlackHole", "DelayServer", "MotoServer", "NeverAccept", "StallFirst", "free_port"]
 
