@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import locallambda
 import pytest
 from conftest import VERSIONS, write_function
 from error_cases import INIT_ERRORS
 from locallambda import provision
 
-HARNESS = Path(__file__).resolve().parents[1] / "harness" / "locallambda"
+HARNESS = Path(locallambda.__file__).resolve().parent  # its requirements-ric-*.txt
 STUCK = Path(__file__).resolve().parents[1] / "guard" / "functions" / "stuck"
 # (awslambdaric, the Python it runs on): each generation on a Python it ships wheels for.
 GENERATIONS = [("2.0.0", "3.10"), ("3.0.2", "3.12"), ("3.1.1", "3.13"), ("4.2.2", "3.13")]

@@ -13,13 +13,14 @@ from pathlib import Path
 BESIDE = Path(__file__).resolve().parents[2] / "tools" / "beside.py"
 
 
+def command(tmp_path: Path, beside: str, *front: str) -> list[str]:
+    log = str(tmp_path / "other.log")
+    return [sys.executable, str(BESIDE), "--log", log, "--beside", beside, "--", *front]
+
+
 def run(tmp_path: Path, beside: str, *front: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(BESIDE), "--log", str(tmp_path / "other.log"), "--beside", beside,
-         "--", *front],
-        capture_output=True,
-        text=True,
-        timeout=30,
+        command(tmp_path, beside, *front), capture_output=True, text=True, timeout=30
     )
 
 
@@ -47,11 +48,7 @@ def _gone(pid: int) -> bool:
 def test_terminated_it_stops_the_whole_group_beside(tmp_path):
     marker = tmp_path / "grandchild.pid"
     beside = f"sh -c 'sleep 60 & echo $! > {marker}; wait'"
-    process = subprocess.Popen(
-        [sys.executable, str(BESIDE), "--log", str(tmp_path / "other.log"), "--beside", beside,
-         "--", "sleep", "60"],
-        stdout=subprocess.DEVNULL,
-    )
+    process = subprocess.Popen(command(tmp_path, beside, "sleep", "60"), stdout=subprocess.DEVNULL)
     try:
         for _ in range(200):
             if marker.exists() and marker.read_text().strip():
