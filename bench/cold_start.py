@@ -290,7 +290,8 @@ def checks(results: dict[str, Any]) -> list[Check]:
             Check(
                 "cold start",
                 "the layer above the bare exec wrapper (its own cost: wrapper logic, "
-                f"bootstrap, modules), CPU, python{case['mode']}, {case['function']}",
+                "bootstrap, modules, less what its finder takes back of its folder's cost), "
+                f"CPU, python{case['mode']}, {case['function']}",
                 _value(case["above_bare"]["cpu"]),
                 "(context: one more exec is the price of any exec wrapper)",
                 None,

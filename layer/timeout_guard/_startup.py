@@ -1,4 +1,5 @@
-"""What the bootstrap sitecustomize starts: post-import hooks only, nothing imported yet.
+"""What the bootstrap sitecustomize starts: post-import hooks, and the finder of the layer's own
+folder (``/opt/python``) answering misses from its listing; nothing else imported yet.
 
 The hooks import the rest of the layer when the runtime client or botocore loads. If that
 fails, the layer's own files are missing or unreadable (a damaged or partial layer): the
@@ -8,9 +9,10 @@ function runs as without the layer, and the user is told once, in one WARNING li
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
-from .post_import import when_imported
+from .post_import import answer_misses_from_listing, when_imported
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
@@ -68,3 +70,5 @@ def start() -> None:
     when_imported("awslambdaric.bootstrap", _wrap_handler_loader)
     when_imported("botocore.session", _patch_sdk)
     when_imported("aiobotocore.session", _patch_sdk)
+    # The layer's python folder (/opt/python), which the runtime puts on sys.path.
+    answer_misses_from_listing(os.path.dirname(os.path.dirname(__file__)))

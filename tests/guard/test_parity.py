@@ -20,10 +20,15 @@ PROBE = Path(__file__).resolve().parent / "functions" / "probe"
 
 @pytest.fixture
 def opt_with_other_layer(layer_opt: Path, tmp_path: Path) -> Path:
-    """Our layer plus another layer that ships a .pth file in python/ and in site-packages."""
+    """Our layer plus another layer that ships a module and a package beside ours in python/
+    (where the layer's finder answers misses from the folder's listing), and a .pth file in
+    python/ and in site-packages."""
     opt = tmp_path / "opt"
     shutil.copytree(layer_opt, opt, symlinks=True)
     make_writable(opt)
+    (opt / "python" / "other_layer_module.py").write_text("")
+    (opt / "python" / "other_layer_package").mkdir()
+    (opt / "python" / "other_layer_package" / "__init__.py").write_text("")
     lib = tmp_path / "other-lib"
     lib.mkdir()
     (lib / "from_other_layer_pth.py").write_text("VALUE = 'other layer .pth processed'\n")
@@ -49,6 +54,7 @@ def _comparable(body: dict) -> dict:
     body = dict(body)
     body["environ"] = [k for k in body["environ"] if k != "AWS_LAMBDA_EXEC_WRAPPER"]
     body.pop("guard_loaded")
+    body.pop("finders_with_own_find_spec")
     return body
 
 
@@ -68,6 +74,13 @@ def test_start_up_parity(make_lambda, opt_with_other_layer, version, tmp_path) -
     assert _comparable(a) == _comparable(b)
     # And what that world is:
     assert b["pth"] == "other layer .pth processed"
+    python = opt_with_other_layer / "python"
+    assert b["other_layer"] == [
+        str(python / "other_layer_module.py"),
+        str(python / "other_layer_package" / "__init__.py"),
+    ]
+    assert str(python) in b["finders_with_own_find_spec"]  # answering misses from its listing
+    assert a["finders_with_own_find_spec"] == []
     assert b["jmespath_file"] == str(task / "jmespath" / "__init__.py")
     assert b["handler"] == "app.handler"
     assert b["pythonpath"] == b["child_pythonpath"] == str(guarded.runtime.runtime_dir)

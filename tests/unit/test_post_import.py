@@ -4,7 +4,9 @@ imported by importlib."""
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
+import os
 import pkgutil
 import sys
 import zipfile
@@ -154,3 +156,102 @@ def test_a_failing_hook_does_not_break_the_import(watcher: Any, tmp_path: Path) 
 def test_only_a_packages_module_can_be_watched(watcher: Any) -> None:
     with pytest.raises(ValueError, match="not a package's module"):
         watcher.watch("top_level_only", lambda module: None)
+
+
+def _found(finder: Any, name: str) -> Any:
+    spec = finder.find_spec(name)
+    if spec is None:
+        return None
+    return spec.origin, spec.submodule_search_locations, type(spec.loader).__name__
+
+
+def layers_folder(root: Path) -> Path:
+    """A folder like /opt/python where several layers put their packages."""
+    folder = root / "opt-python"
+    package(folder.parent, folder.name, {})
+    (folder / "__init__.py").unlink()
+    (folder / "plain.py").write_text("")
+    package(folder, "regular", {"inner": ""})
+    (folder / "spread").mkdir()  # a namespace package's part
+    (folder / "spread" / "piece.py").write_text("")
+    (folder / "native.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    (folder / "native_abi3.abi3.so").write_bytes(b"")
+    (folder / "sourceless.pyc").write_bytes(b"")
+    (folder / "notes.txt").write_text("")
+    (folder / "other_layer-1.0.dist-info").mkdir()
+    return folder
+
+
+def test_the_listed_folder_finds_what_importlib_finds(watcher: Any, tmp_path: Path) -> None:
+    folder = layers_folder(tmp_path)
+    plain = sys.path_hooks[-1](str(folder))  # importlib's own FileFinder for it
+    watcher.answer_misses_from_listing(str(folder))
+    listed = watcher(str(folder))
+    assert type(listed) is type(plain)  # pkgutil still lists it
+    names = [
+        "plain",
+        "regular",
+        "spread",
+        "native",
+        "native_abi3",
+        "sourceless",
+        "notes",
+        "other_layer",
+        "missing",
+        "plain_more",
+        "regula",
+        "regular.inner",
+    ]
+    assert [_found(listed, name) for name in names] == [_found(plain, name) for name in names]
+    assert [_found(listed, name) is not None for name in names[:6]] == [True] * 6
+    assert sorted(pkgutil.iter_importer_modules(listed)) == sorted(
+        pkgutil.iter_importer_modules(plain)
+    )
+
+
+def test_a_miss_in_the_listed_folder_does_not_reach_importlibs_finder(
+    watcher: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    folder = layers_folder(tmp_path)
+    asked: list[str] = []
+    real = importlib.machinery.FileFinder.find_spec
+
+    def counted(self: Any, fullname: str, target: Any = None) -> Any:
+        if self.path == str(folder):
+            asked.append(fullname)
+        return real(self, fullname, target)
+
+    monkeypatch.setattr(importlib.machinery.FileFinder, "find_spec", counted)
+    watcher.answer_misses_from_listing(str(folder))
+    monkeypatch.syspath_prepend(str(folder))
+    assert importlib.util.find_spec("json") is not None  # found further down sys.path
+    assert importlib.util.find_spec("no_such_module_here") is None
+    assert importlib.import_module("plain").__file__ == str(folder / "plain.py")
+    assert asked == ["plain"]  # the two misses were answered from the listing
+
+
+def test_the_listed_folder_is_read_again_when_it_changes(watcher: Any, tmp_path: Path) -> None:
+    folder = layers_folder(tmp_path)
+    watcher.answer_misses_from_listing(str(folder))
+    listed = watcher(str(folder))
+    assert listed.find_spec("late") is None
+    (folder / "late.py").write_text("")
+    later = folder.stat().st_mtime_ns + 1_000_000_000  # a clock that did not move is no excuse
+    os.utime(folder, ns=(later, later))
+    importlib.invalidate_caches()
+    assert _found(listed, "late") == (str(folder / "late.py"), None, "SourceFileLoader")
+
+
+def test_an_unreadable_listed_folder_is_searched_as_without(
+    watcher: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    folder = layers_folder(tmp_path)
+    watcher.answer_misses_from_listing(str(folder))
+    listed = watcher(str(folder))
+
+    def refused(path: Any) -> Any:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(os, "listdir", refused)
+    assert _found(listed, "plain") == (str(folder / "plain.py"), None, "SourceFileLoader")
+    assert listed.find_spec("missing") is None

@@ -17,6 +17,13 @@ def handler(event, context):
         pth = from_other_layer_pth.VALUE
     except ImportError:
         pth = None
+    try:  # another layer's module and package, beside the layer's in /opt/python
+        import other_layer_module
+        import other_layer_package
+
+        other_layer = [other_layer_module.__file__, other_layer_package.__file__]
+    except ImportError:
+        other_layer = None
     child = subprocess.run(
         [
             sys.executable,
@@ -33,10 +40,16 @@ def handler(event, context):
         "child_sys_path": child[1],
         "handler": os.environ.get("_HANDLER"),
         "pth": pth,
+        "other_layer": other_layer,
         "jmespath_file": jmespath.__file__,
         "sitecustomize_ran": os.environ.get("USER_SITECUSTOMIZE_RAN"),
         "botocore_loaded_at_start": event.get("botocore_before"),
         "botocore_loaded": "botocore" in sys.modules,
         "guard_loaded": "timeout_guard" in sys.modules,
+        "finders_with_own_find_spec": sorted(  # how the layer's path hook made them
+            path
+            for path, finder in sys.path_importer_cache.items()
+            if "find_spec" in getattr(finder, "__dict__", {})
+        ),
         "environ": sorted(k for k in os.environ if not k.startswith("_X_AMZN")),
     }
