@@ -151,9 +151,10 @@ def _answering_misses_from_listing(finder: Any) -> Any:
     """``finder`` (a ``FileFinder``: its type unchanged) with a ``find_spec`` that returns None
     at once for a name no entry of its folder can be, and asks the finder otherwise.
 
-    Left as it is where importlib matches names to files without regard to case (Windows,
-    macOS): an entry's name would not tell there. Any error reading the folder: the finder
-    answers, as without this.
+    The listing is read again when the folder's time changes, or after
+    ``importlib.invalidate_caches()``, as the finder reads its own. Left as it is where importlib
+    matches names to files without regard to case (Windows, macOS): an entry's name would not
+    tell there. Any error reading the folder: the finder answers, as without this.
     """
     path = getattr(finder, "path", None)
     if not isinstance(path, str) or not path or sys.platform.startswith(_CASE_BLIND):
@@ -174,8 +175,17 @@ def _answering_misses_from_listing(finder: Any) -> Any:
             pass
         return find_spec(fullname, target)
 
+    invalidate = getattr(finder, "invalidate_caches", None)
+
+    def invalidate_caches() -> None:
+        nonlocal listing
+        listing = (None, frozenset())
+        if invalidate is not None:
+            invalidate()
+
     try:
         finder.find_spec = find_spec_or_miss
+        finder.invalidate_caches = invalidate_caches
     except (AttributeError, TypeError):  # a finder that takes no attributes: left as it is
         pass
     return finder

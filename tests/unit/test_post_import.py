@@ -238,8 +238,24 @@ def test_the_listed_folder_is_read_again_when_it_changes(watcher: Any, tmp_path:
     (folder / "late.py").write_text("")
     later = folder.stat().st_mtime_ns + 1_000_000_000  # a clock that did not move is no excuse
     os.utime(folder, ns=(later, later))
-    importlib.invalidate_caches()
     assert _found(listed, "late") == (str(folder / "late.py"), None, "SourceFileLoader")
+
+
+def test_invalidate_caches_has_the_listed_folder_read_again(
+    watcher: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """As importlib's own finder: a file added within the folder's time resolution is found
+    after ``importlib.invalidate_caches()``."""
+    folder = layers_folder(tmp_path)
+    watcher.answer_misses_from_listing(str(folder))
+    monkeypatch.syspath_prepend(str(folder))
+    assert importlib.util.find_spec("added_late") is None
+    before = folder.stat()
+    (folder / "added_late.py").write_text("")
+    os.utime(folder, ns=(before.st_atime_ns, before.st_mtime_ns))  # the folder's time unmoved
+    importlib.invalidate_caches()
+    spec = importlib.util.find_spec("added_late")
+    assert spec is not None and spec.origin == str(folder / "added_late.py")
 
 
 def test_an_unreadable_listed_folder_is_searched_as_without(
