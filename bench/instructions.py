@@ -24,7 +24,7 @@ Counted per runtime mode and function, for three arms (without the layer, the fl
   awslambdaric (as this one did before 2026-12-04) made every standard module the runtime
   imports search two more folders without the layer, and so counted the layer's start-up
   about 1.6 M instructions cheaper than it is (python3.11: +1.49 M for an empty function,
-  +3.13 M in the runtime's order);
+  +3.17 M in the runtime's order);
 - the wrapper: dash running the exec wrapper up to its ``exec`` (callgrind cannot follow a
   process across an ``exec``, so the wrapper runs with its ``exec`` lines turned into ``exit``).
 
