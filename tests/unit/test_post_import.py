@@ -174,7 +174,8 @@ def layers_folder(root: Path) -> Path:
     package(folder, "regular", {"inner": ""})
     (folder / "spread").mkdir()  # a namespace package's part
     (folder / "spread" / "piece.py").write_text("")
-    (folder / "native.cpython-311-x86_64-linux-gnu.so").write_bytes(b"")
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]  # ".cpython-311-x86_64-linux-gnu.so"
+    (folder / f"native{suffix}").write_bytes(b"")
     (folder / "native_abi3.abi3.so").write_bytes(b"")
     (folder / "sourceless.pyc").write_bytes(b"")
     (folder / "notes.txt").write_text("")
