@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import sys
 
-from . import alarm, guard, invocation
+from . import alarm, guard, invocation, post_import
 from .settings import settings, warn
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
@@ -24,8 +24,12 @@ if TYPE_CHECKING:
 MARK = "__timeout_guard__"
 
 # The layer's files an alarm must never land in (it is delivered a moment later instead): the
-# modules say so themselves.
-OWN_FILES = {module.__file__ for module in (sys.modules[__name__], alarm, guard, invocation)}
+# modules say so themselves. post_import runs inside the function's imports (the finder of the
+# layer's folder, the hooked loaders), where a guard's exception could be taken for the
+# finder's own error.
+OWN_FILES = {
+    module.__file__ for module in (sys.modules[__name__], alarm, guard, invocation, post_import)
+}
 
 
 # Said once when the runtime client is not one the layer can wrap; the function runs as is.

@@ -19,6 +19,7 @@ from timeout_guard import (
     alarm,
     guard,
     invocation,
+    post_import,
     records,  # noqa: F401 - loaded before any step: the timings must not include compiling it
     stuck,
 )
@@ -183,6 +184,18 @@ def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
     g.exit()
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
     assert signal.getsignal(signal.SIGALRM) is before
+
+
+def test_alarm_inside_the_layers_import_finder_is_delivered_later() -> None:
+    """The finder of the layer's folder runs inside the function's imports: an alarm that lands
+    in it waits, as anywhere in the layer (its fallback ``except`` would take the guard's
+    exception, a ``TimeoutError``, for a folder it cannot read)."""
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    make_due_now(g)
+    g.alarm._on_signal(signal.SIGALRM, frame_in(post_import.__file__))
+    assert not g.current.fired
+    g.exit()
 
 
 def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
