@@ -73,8 +73,8 @@ STUCK_CHECKS = 20
 IMPORT_ROOM = 200  # frames the import of a module loaded later may use above the recursion limit
 # An SDK attempt cut at its cap ends a little before the firing time (sdk.attempts.SAFETY, and
 # CUT_SLACK in judging it cut): the guard waits for that time, so the function's error never
-# arrives before deadline - margin. A cut further from it fires at once.
-CUT_EARLY_MAX = 0.05
+# arrives before deadline - margin. A cut further from it fires at once. Above SAFETY, with room.
+CUT_EARLY_MAX = 0.1
 
 
 def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., Any]]]:

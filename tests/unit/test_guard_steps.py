@@ -23,6 +23,7 @@ from timeout_guard import (
     records,  # noqa: F401 - loaded before any step: the timings must not include compiling it
     stuck,
 )
+from timeout_guard.sdk import attempts
 from timeout_guard.settings import Settings
 
 from .helpers import OWN_FILES, Context
@@ -273,7 +274,7 @@ def test_an_sdk_attempt_cut_a_little_early_fires_at_the_planned_time_not_before(
     still not arrive before deadline - margin."""
     g = make_guard()
     g.enter({}, Context(10_000))
-    planned = g.current.steps[0].due = time.monotonic() + 0.02
+    planned = g.current.steps[0].due = time.monotonic() + attempts.SAFETY
     invocation.attempt_cut()
     assert g.current.fired
     assert time.monotonic() >= planned

@@ -36,10 +36,13 @@ from .wrapping import argument, layer_failed
 # A key in botocore's per-call request context (a plain dict shared by all attempts of a call).
 STOP = "timeout_guard.stop"  # no further attempt: the deadline is too near
 
-# Seconds: attempts end this long before the guard fires. Small, because an attempt cut by the
-# deadline fires the guard at once (invocation.attempt_cut), so the function's error still
-# arrives at deadline - margin; if the alarm wins the race instead, the outcome is the same.
-SAFETY = 0.01
+# Seconds: attempts end this long before the guard fires, so that the cut (the socket's timeout,
+# urllib3's and botocore's errors, the layer's judging) is over before the alarm comes: an
+# attempt cut by the deadline fires the guard itself (invocation.attempt_cut), on time (it waits
+# for the firing time, guard.CUT_EARLY_MAX). 10 ms was too little on a busy 2-core machine: the
+# alarm came first, inside urllib3's read, in 2 of 4 whole-suite runs on 2026-12-04 (the
+# function still got LambdaTimeoutError on time, but caused by a library's error).
+SAFETY = 0.05
 MIN_ATTEMPT = 0.1  # seconds: less than this left, an attempt is not sent at all
 CUT_SLACK = 0.02  # seconds: a timeout this close to the budget was the deadline's doing
 
