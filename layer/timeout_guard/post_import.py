@@ -19,7 +19,8 @@ function imports after the runtime's start-up is looked for there first: importl
 ``FileFinder`` spends about 10,000 instructions on each miss (a path join and a message per
 file suffix before it looks at its listing): 3.4-3.8 M instructions for an ``import boto3``. The
 answer is the same as ``FileFinder``'s: a module or package ``name`` can only be an entry
-named ``name`` or ``name.<suffix>``; the listing is read again when the folder's time changes.
+named ``name`` or ``name.<suffix>``; the listing is read again when the folder's time changes
+or after ``importlib.invalidate_caches()``.
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ class PackageWatcher:
         raise ImportError(f"no path hook takes {path!r}")
 
 
+_CASE_BLIND = ("win", "cygwin", "darwin")  # where importlib may match names regardless of case
+
+
 def _answering_misses_from_listing(finder: Any) -> Any:
     """``finder`` (a ``FileFinder``: its type unchanged) with a ``find_spec`` that returns None
     at once for a name no entry of its folder can be, and asks the finder otherwise.
@@ -191,7 +195,6 @@ def _answering_misses_from_listing(finder: Any) -> Any:
     return finder
 
 
-_CASE_BLIND = ("win", "cygwin", "darwin")
 _watcher: Optional[PackageWatcher] = None
 
 
