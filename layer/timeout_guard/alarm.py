@@ -66,6 +66,7 @@ class Alarm:
     def set_due(self, due: Optional[float]) -> None:
         """The guard's next alarm (``time.monotonic()``), or None for none."""
         self._due = due
+        self._busy_since = None  # a new time: its own wait while busy
         if self.taken:
             self._arm(time.monotonic())
 

@@ -130,9 +130,16 @@ def main_thread_busy(frame: Optional[FrameType]) -> bool:
       exception raised there would be taken by logging (``handleError``) or leave a lock held;
     * inside an import: a step may import the rest of the layer, which must not run inside
       another import's finder or loader (one that holds a lock of its own would wait for
-      itself).
+      itself);
+    * inside an SDK attempt past its cap (the process was off the CPU when the cut came): the
+      cut is under way and fires the guard itself (:meth:`Deadline.sdk_attempt_cut`), with the
+      SDK's error as the function's. Raised in urllib3's read instead, the guard's error would
+      reach the function as a library's (a ``TimeoutError`` is the ``OSError`` urllib3 turns
+      into a lost connection).
     """
     try:
+        if invocation.attempt_overdue():
+            return True
         locks = [getattr(logging, "_lock", None)]
         locks += [getattr(ref(), "lock", None) for ref in getattr(logging, "_handlerList", ())]
         for lock in locks:

@@ -13,6 +13,7 @@ thread sees A's deadline. Threads the function starts itself see the process-wid
 from __future__ import annotations
 
 import threading
+import time
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
 
 
 current: Optional[Deadline] = None  # the invocation in progress; None between invocations
-_thread = threading.local()  # .deadline: the invocation of a handler thread (thread mode)
+# .deadline: the invocation of a handler thread (thread mode); .attempt_cap: when this thread's
+# SDK attempt is cut (time.monotonic()), None outside a capped attempt
+_thread = threading.local()
 _end_callbacks: list[Callable[[], None]] = []
 
 
@@ -47,6 +50,19 @@ def attempt_cut(error: Optional[BaseException] = None) -> None:
     deadline = _deadline()
     if deadline is not None:
         deadline.sdk_attempt_cut(error)
+
+
+def attempt_capped(cap: Optional[float]) -> None:
+    """The SDK side: this thread's attempt is cut at ``cap`` (``time.monotonic()``); None when
+    it is over."""
+    _thread.attempt_cap = cap
+
+
+def attempt_overdue() -> bool:
+    """This thread is in an SDK attempt past its cap: being cut, it reports the cut next
+    (:func:`attempt_cut`)."""
+    cap = getattr(_thread, "attempt_cap", None)
+    return cap is not None and time.monotonic() >= cap
 
 
 def on_end(callback: Callable[[], None]) -> None:

@@ -8,13 +8,18 @@ timeout an attempt ends is `make bench`'s business.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import pytest
+import urllib3.connectionpool
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from loopback import BlackHole, NeverAccept, StallFirst
+from timeout_guard import guard, invocation
 from timeout_guard.sdk.errors import DeadlineNotSentError, DeadlineReadTimeoutError
+from timeout_guard.settings import Settings
+from unit.helpers import OWN_FILES, Context
 
 from .helpers import client, in_invocation
 
@@ -111,6 +116,53 @@ def test_attempt_is_cut_to_the_deadline_and_not_retried() -> None:
     assert "deadline is near" in str(caught.value)
     assert hole.connections == 1  # not retried
     assert elapsed < 4.0, elapsed  # the deadline's budget (1.5 s), not the 5 s read timeout
+
+
+def test_an_alarm_that_comes_while_an_attempt_is_being_cut_waits_for_the_cut(
+    monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """The process is off the CPU when the attempt's cap comes, so the guard's alarm is due
+    while urllib3 is still turning the socket's timeout into its error: the alarm waits, and the
+    function gets the SDK's deadline error (the guard fired once, by the cut), not the guard's
+    error raised inside urllib3 (which urllib3 and botocore turn into ConnectionClosedError).
+
+    Real guard, real alarm (``SIGALRM``), real botocore against a black hole. What cannot be
+    made real on purpose is the scheduler: urllib3's timeout handling is held on the CPU until
+    just past the firing time.
+    """
+    g = guard.Guard(Settings({"TIMEOUT_GUARD_MARGIN_MS": "500"}), OWN_FILES)
+    seen_overdue: list[bool] = []
+    on_signal = g.alarm._on_signal
+
+    def counting(signum: int, frame: Any) -> None:
+        seen_overdue.append(invocation.attempt_overdue())
+        on_signal(signum, frame)
+
+    g.alarm._on_signal = counting  # type: ignore[method-assign]
+    real_raise_timeout = urllib3.connectionpool.HTTPConnectionPool._raise_timeout
+
+    def late_raise_timeout(self: Any, *args: Any, **kwargs: Any) -> Any:
+        until = firing + 0.01  # past the firing time, within alarm.BUSY_WAIT
+        while time.monotonic() < until:
+            pass
+        return real_raise_timeout(self, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "_raise_timeout",
+                        late_raise_timeout)
+    with BlackHole() as hole, caplog.at_level(logging.ERROR, logger="timeout_guard"):
+        fh = client("firehose", hole.endpoint_url)
+        g.enter({}, Context(1500))
+        try:
+            deadline = g.current
+            firing = deadline.steps[0].due
+            with pytest.raises(DeadlineReadTimeoutError):
+                fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
+            assert deadline.fired
+        finally:
+            g.exit()
+    assert True in seen_overdue  # the alarm did come inside the attempt, past its cap
+    assert [r.timeout_guard for r in caplog.records] == ["pre-timeout"]  # fired once
+    assert hole.connections == 1
 
 
 def test_no_attempt_without_time_left() -> None:

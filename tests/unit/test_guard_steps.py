@@ -240,6 +240,41 @@ def test_alarm_inside_an_import_waits_a_moment_then_fires() -> None:
     g.exit()
 
 
+def test_alarm_inside_an_sdk_attempt_past_its_cap_waits_for_the_cut() -> None:
+    """Past its cap an attempt is being cut and fires the guard itself; before it, the alarm
+    is the guard's (an attempt is capped before the next step, so that does not happen)."""
+    app = frame_in("/var/task/app.py")
+    try:
+        invocation.attempt_capped(time.monotonic() - 0.001)
+        assert guard.main_thread_busy(app)
+        invocation.attempt_capped(time.monotonic() + 10)
+        assert not guard.main_thread_busy(app)
+    finally:
+        invocation.attempt_capped(None)
+    assert not guard.main_thread_busy(app)
+
+
+def test_each_step_gets_its_own_wait_while_busy() -> None:
+    """The first step waited in logging until its wait was nearly up, then an SDK cut fired it:
+    the next step, landing in logging, waits again (its own ``BUSY_WAIT``)."""
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    make_due_now(g)
+    handler = logging.StreamHandler()
+    with handler.lock:
+        g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
+        assert not g.current.fired
+        g.alarm._busy_since -= alarm.BUSY_WAIT
+        invocation.attempt_cut()  # fires, no raise; the next step is raise_again
+        assert g.current.fired
+        assert g.current.steps[0].run == g.current.raise_again
+        make_due_now(g)
+        g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))  # waits: no raise
+        assert g.current.steps[0].run == g.current.raise_again
+    g.exit()
+    handler.close()
+
+
 def test_alarm_in_the_function_raises_and_sdk_time_moves_to_the_next_step(caplog: Any) -> None:
     g = make_guard()
     g.enter({}, Context(10_000))

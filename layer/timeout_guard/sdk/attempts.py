@@ -39,9 +39,8 @@ STOP = "timeout_guard.stop"  # no further attempt: the deadline is too near
 # Seconds: attempts end this long before the guard fires, so that the cut (the socket's timeout,
 # urllib3's and botocore's errors, the layer's judging) is over before the alarm comes: an
 # attempt cut by the deadline fires the guard itself (invocation.attempt_cut), on time (it waits
-# for the firing time, guard.CUT_EARLY_MAX). 10 ms was too little on a busy 2-core machine: the
-# alarm came first, inside urllib3's read, in 2 of 4 whole-suite runs on 2026-12-04 (the
-# function still got LambdaTimeoutError on time, but caused by a library's error).
+# for the firing time, guard.CUT_EARLY_MAX). An alarm that comes first anyway (the process off
+# the CPU) waits for the cut, at most alarm.BUSY_WAIT (invocation.attempt_overdue).
 SAFETY = 0.05
 MIN_ATTEMPT = 0.1  # seconds: less than this left, an attempt is not sent at all
 CUT_SLACK = 0.02  # seconds: a timeout this close to the budget was the deadline's doing
@@ -142,20 +141,26 @@ def do_get_response_wrapper(native: bool) -> Any:
             return wrapped(*args, **kwargs)
         if isinstance(plan, tuple):
             return plan  # not sent: the deadline is too near
-        try:
-            result = wrapped(*args, **kwargs)
-        finally:
-            try:
-                _local.timeout = None
-            except Exception:
-                layer_failed("the attempt timeout")
         if plan.budget is None:
-            return result
+            try:
+                return wrapped(*args, **kwargs)
+            finally:
+                _local.timeout = None
+        # Until the cut is judged and reported, the guard's alarm waits once the cap has passed
+        # (guard.main_thread_busy): the cut, not the alarm, ends the attempt.
+        invocation.attempt_capped(plan.started + plan.budget)
         try:
-            return _judge(plan, request, operation_model, context, result)
-        except Exception:
-            layer_failed("the attempt's accounting")
-            return result
+            try:
+                result = wrapped(*args, **kwargs)
+            finally:
+                _local.timeout = None
+            try:
+                return _judge(plan, request, operation_model, context, result)
+            except Exception:
+                layer_failed("the attempt's accounting")
+                return result
+        finally:
+            invocation.attempt_capped(None)
 
     return do_get_response
 
