@@ -52,10 +52,12 @@ def attempt_cut(error: Optional[BaseException] = None) -> None:
         deadline.sdk_attempt_cut(error)
 
 
-def attempt_capped(cap: Optional[float]) -> None:
-    """The SDK side: this thread's attempt is cut at ``cap`` (``time.monotonic()``); None when
-    it is over."""
+def attempt_capped(cap: Optional[float]) -> Optional[float]:
+    """The SDK side: this thread's attempt is cut at ``cap`` (``time.monotonic()``); when it is
+    over, the cap returned (an enclosing attempt's, or None) is put back."""
+    previous = getattr(_thread, "attempt_cap", None)
     _thread.attempt_cap = cap
+    return previous
 
 
 def attempt_overdue() -> bool:

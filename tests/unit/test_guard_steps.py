@@ -245,10 +245,12 @@ def test_alarm_inside_an_sdk_attempt_past_its_cap_waits_for_the_cut() -> None:
     is the guard's (an attempt is capped before the next step, so that does not happen)."""
     app = frame_in("/var/task/app.py")
     try:
-        invocation.attempt_capped(time.monotonic() - 0.001)
+        assert invocation.attempt_capped(time.monotonic() - 0.001) is None
         assert guard.main_thread_busy(app)
-        invocation.attempt_capped(time.monotonic() + 10)
+        enclosing = invocation.attempt_capped(time.monotonic() + 10)  # a call inside an attempt
         assert not guard.main_thread_busy(app)
+        invocation.attempt_capped(enclosing)  # ... over: the enclosing attempt's cap is back
+        assert guard.main_thread_busy(app)
     finally:
         invocation.attempt_capped(None)
     assert not guard.main_thread_busy(app)

@@ -148,7 +148,7 @@ def do_get_response_wrapper(native: bool) -> Any:
                 _local.timeout = None
         # Until the cut is judged and reported, the guard's alarm waits once the cap has passed
         # (guard.main_thread_busy): the cut, not the alarm, ends the attempt.
-        invocation.attempt_capped(plan.started + plan.budget)
+        enclosing = invocation.attempt_capped(plan.started + plan.budget)
         try:
             try:
                 result = wrapped(*args, **kwargs)
@@ -160,7 +160,7 @@ def do_get_response_wrapper(native: bool) -> Any:
                 layer_failed("the attempt's accounting")
                 return result
         finally:
-            invocation.attempt_capped(None)
+            invocation.attempt_capped(enclosing)
 
     return do_get_response
 
