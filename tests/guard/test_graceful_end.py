@@ -92,6 +92,9 @@ BLOCKED = {
     "wait_for_lock": ("app.wait_for_lock", "wait_for_lock"),
     "wait_for_queue": ("app.wait_for_queue", "wait_for_queue"),
     "put_to_firehose": ("app.put_to_firehose", "put_to_firehose"),
+    # urllib3 takes the guard's error for a socket timeout and retries (3 times by default):
+    # each retry hangs again and is raised in again (the stuck checks), until urllib3 gives up.
+    "urllib3_get": ("app.urllib3_get", "urllib3_get"),
     # Inside an import: the guard's first step imports its records module, from the signal
     # handler, so it waits a moment (alarm.BUSY_WAIT) and then fires all the same.
     "importing": ("app.importing", "slow_import.py"),

@@ -70,6 +70,17 @@ def put_to_firehose(event, context):
         _finish(event, "put_to_firehose")
 
 
+def urllib3_get(event, context):
+    """A plain urllib3 request with its default retries (3): the guard's error, a TimeoutError,
+    is taken by urllib3 for a socket timeout and retried."""
+    import urllib3
+
+    try:
+        urllib3.PoolManager().request("GET", event["endpoint"])
+    finally:
+        _finish(event, "urllib3_get")
+
+
 def catches_timeout(event, context):
     try:
         time.sleep(60)
