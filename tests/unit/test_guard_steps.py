@@ -6,12 +6,13 @@ The end-to-end tests cannot hit these windows on purpose; here the guard is driv
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from timeout_guard import (
@@ -199,9 +200,10 @@ def test_alarm_inside_the_layers_import_finder_is_delivered_later() -> None:
     g.exit()
 
 
-def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
-    """The main thread holds a log handler's lock (inside ``emit``): the guard's exception is not
-    raised there (logging would swallow it, or the lock stay held) until ``BUSY_WAIT`` is up."""
+@contextlib.contextmanager
+def first_step_put_off_in_logging() -> Iterator[guard.Guard]:
+    """An invocation whose first step came while the main thread held a log handler's lock
+    (inside ``emit``), and was put off; the lock stays held inside the block."""
     g = make_guard()
     g.enter({}, Context(10_000))
     make_due_now(g)
@@ -209,13 +211,20 @@ def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
     with handler.lock:
         g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
         assert not g.current.fired  # a moment later
+        yield g
+    handler.close()
+
+
+def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
+    """The main thread holds a log handler's lock (inside ``emit``): the guard's exception is not
+    raised there (logging would swallow it, or the lock stay held) until ``BUSY_WAIT`` is up."""
+    with first_step_put_off_in_logging() as g:
         g.alarm._busy_since -= alarm.BUSY_WAIT  # ... and later still, the wait is over
         make_due_now(g)
         with pytest.raises(LambdaTimeoutError):
             g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
     assert g.current.fired
     g.exit()
-    handler.close()
 
 
 def test_alarm_inside_an_import_waits_a_moment_then_fires() -> None:
@@ -259,13 +268,7 @@ def test_alarm_inside_an_sdk_attempt_past_its_cap_waits_for_the_cut() -> None:
 def test_each_step_gets_its_own_wait_while_busy() -> None:
     """The first step waited in logging until its wait was nearly up, then an SDK cut fired it:
     the next step, landing in logging, waits again (its own ``BUSY_WAIT``)."""
-    g = make_guard()
-    g.enter({}, Context(10_000))
-    make_due_now(g)
-    handler = logging.StreamHandler()
-    with handler.lock:
-        g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))
-        assert not g.current.fired
+    with first_step_put_off_in_logging() as g:
         g.alarm._busy_since -= alarm.BUSY_WAIT
         invocation.attempt_cut()  # fires, no raise; the next step is raise_again
         assert g.current.fired
@@ -274,7 +277,6 @@ def test_each_step_gets_its_own_wait_while_busy() -> None:
         g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))  # waits: no raise
         assert g.current.steps[0].run == g.current.raise_again
     g.exit()
-    handler.close()
 
 
 def test_alarm_in_the_function_raises_and_sdk_time_moves_to_the_next_step(caplog: Any) -> None:
