@@ -40,9 +40,13 @@ class Target:
 TARGETS = {
     t.botocore: t
     for t in (
-        # The botocore pinned in requirements-dev.txt (the newest the layer is tested with).
+        # The botocore pinned in requirements-dev.txt: the version the layer is developed against.
         Target(
             "1.44.5", "3.11", "a988f39e3a4484def0b8010f41128f71157da0515a4804fccce4739aa8f216da"
+        ),
+        # The newest botocore on PyPI when last checked (2026-12-05), as a function bundling it.
+        Target(
+            "1.44.18", "3.11", "c78f0a2346b4700d77702530d04c1fed525ef0bb9723218eb8a7cfeae07b6b28"
         ),
         # The oldest supported botocore (README: "Oldest supported botocore").
         Target(
