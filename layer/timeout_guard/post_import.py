@@ -29,6 +29,8 @@ import logging
 import os
 import sys
 
+from . import LambdaTimeoutError
+
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
     from typing import Any, Callable, Optional
@@ -42,6 +44,8 @@ _log = logging.getLogger("timeout_guard")
 def _run(name: str, hook: Hook, module: Any) -> None:
     try:
         hook(module)
+    except LambdaTimeoutError:
+        raise  # the guard's alarm came while the hook ran, in the function's import: its error
     except Exception as error:  # a failing hook must never break the function's import
         _log.debug("post-import hook for %s failed: %s", name, type(error).__name__)
 
@@ -50,7 +54,9 @@ class _HookedLoader:
     """Delegates to the real loader, then calls the hook with the executed module.
 
     The hook is used up only once a module has really executed: a ``find_spec`` probe, or an
-    import that failed, leaves it in place for the real import.
+    import that failed, leaves it in place for the real import. So does the guard's error
+    raised while the hook ran: the import then fails with it, as if the alarm had come a moment
+    earlier (importlib forgets the module), and the next import runs the hook.
     """
 
     def __init__(self, loader: Any, name: str, hooks: dict[str, Hook]) -> None:
@@ -69,7 +75,11 @@ class _HookedLoader:
         self._loader.exec_module(module)
         hook = self._hooks.pop(self._name, None)
         if hook is not None:
-            _run(self._name, hook, module)
+            try:
+                _run(self._name, hook, module)
+            except LambdaTimeoutError:
+                self._hooks.setdefault(self._name, hook)
+                raise
 
     def __getattr__(self, attribute: str) -> Any:
         return getattr(self._loader, attribute)

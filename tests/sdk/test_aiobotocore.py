@@ -55,3 +55,40 @@ def test_aio_clients_get_layer_settings_under_their_own() -> None:
     assert seen["retries"] == {"total_max_attempts": 3, "mode": "standard"}
     assert seen["connector_args"] == {"keepalive_timeout": 3}
     assert seen["read"] == (70.0, 70.0)
+
+
+def test_the_guards_error_while_an_aio_client_is_created_reaches_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As for botocore (test_fail_open): the guard's error, raised once inside aiobotocore's
+    client creation (as its alarm would), is not taken for the layer's Config failing: no second
+    creation without the layer's Config."""
+    from aiobotocore.client import AioClientCreator
+    from timeout_guard import LambdaTimeoutError
+
+    assert sdk.install(aiobotocore_session, settings.settings()) is True
+    original = AioClientCreator.create_client
+    calls: list[int] = []
+
+    async def guard_fires_once(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise LambdaTimeoutError("the guard's alarm came here")
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(AioClientCreator, "create_client", guard_fires_once)
+
+    async def main() -> None:
+        session = aiobotocore_session.get_session()
+        async with session.create_client(
+            "sqs",
+            region_name="us-east-1",
+            endpoint_url="http://127.0.0.1:9",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ):
+            pass
+
+    with pytest.raises(LambdaTimeoutError, match="the guard's alarm came here"):
+        asyncio.run(main())
+    assert calls == [1]

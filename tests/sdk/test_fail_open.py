@@ -2,7 +2,8 @@
 
 Each test breaks one point the layer runs on the way of a call (event handler, method wrapper,
 retry veto, attempt cap, accounting) and shows that the call still works as without the layer,
-and that the failure is logged once, at DEBUG, on the ``timeout_guard`` logger.
+and that the failure is logged once, at DEBUG, on the ``timeout_guard`` logger. The guard's own
+error is no such failure: raised by its alarm at any of those points, it reaches the caller.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable
 
+import botocore.client
 import pytest
 from botocore.config import Config
 from loopback import StallFirst
-from timeout_guard import invocation, settings
+from timeout_guard import LambdaTimeoutError, invocation, settings
 from timeout_guard.sdk import accounting, attempts, clients, merge, read_timeouts, wrapping
 
 from .helpers import client, in_invocation
@@ -105,6 +107,52 @@ def test_calls_work_when_the_layer_breaks(
     assert caplog.records and all(
         r.levelno <= logging.DEBUG for r in caplog.records if r.name == "timeout_guard"
     )
+
+
+# The points where the guard's alarm can come while the layer's own code (or the call it wraps)
+# runs, inside an invocation: (what runs, owner, attribute). Not the urllib3 hand-off: botocore's
+# own send wraps whatever is raised there in HTTPClientError, as it does without the layer (the
+# attempt's cap keeps the alarm out of it).
+GUARD_POINTS: list[tuple[str, Any, str]] = [
+    ("botocore creating the client", botocore.client.ClientCreator, "create_client"),
+    ("config merge", clients, "merge"),
+    ("client rules at creation", clients, "client_rules"),
+    ("read timeout rule lookup", read_timeouts, "resolve"),
+    ("session handler rules", clients.ClientRules, "apply"),
+    ("attempt plan", attempts, "_plan"),
+    ("attempt accounting begin", accounting, "begin"),
+    ("attempt accounting end", accounting, "end"),
+    ("retry veto", attempts, "_veto_retry"),
+]
+
+
+@pytest.mark.parametrize(
+    ("owner", "name"), [p[1:] for p in GUARD_POINTS], ids=[p[0] for p in GUARD_POINTS]
+)
+def test_the_guards_error_at_any_point_reaches_the_caller(
+    moto: Any, queue: str, monkeypatch: pytest.MonkeyPatch, caplog: Any, owner: Any, name: str
+) -> None:
+    """The guard's error, raised once at that point (as its alarm would), is not taken for the
+    layer's failure: the call does not go on as without the layer, is not made again, and
+    nothing is logged as the layer's."""
+    original = getattr(owner, name)
+    raised: list[str] = []
+
+    def guard_fires_once(*args: Any, **kwargs: Any) -> Any:
+        if not raised:
+            raised.append(name)
+            raise LambdaTimeoutError("the guard's alarm came here")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, guard_fires_once)
+    with (
+        caplog.at_level(logging.DEBUG, logger="timeout_guard"),
+        in_invocation(30),
+        pytest.raises(LambdaTimeoutError, match="the guard's alarm came here"),
+    ):
+        _two_sqs_calls(moto, queue)
+    assert raised == [name]
+    assert _layer_debug_records(caplog) == []
 
 
 def test_a_retry_still_happens_when_the_veto_breaks(

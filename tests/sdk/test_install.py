@@ -74,6 +74,24 @@ def test_install_fails_open() -> None:
     assert sdk.install(broken, settings.settings()) is False
 
 
+def test_the_guards_error_while_patching_reaches_the_functions_import(monkeypatch: Any) -> None:
+    """Fail-open is for the layer's own failures: the guard's error, raised by its alarm while
+    the post-import hook patched botocore (in the function's import), goes on to the function,
+    through the start-up's hook too."""
+    from timeout_guard import LambdaTimeoutError, _startup
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise LambdaTimeoutError("the guard's alarm came here")
+
+    fake = types.ModuleType("botocore.session")
+    fake.Session = type("Session", (), {"create_client": lambda self: None})  # type: ignore[attr-defined]
+    monkeypatch.setattr(sdk, "_patch_botocore", interrupted)
+    with pytest.raises(LambdaTimeoutError):
+        sdk.install(fake, settings.settings())
+    with pytest.raises(LambdaTimeoutError):
+        _startup._patch_sdk(fake)
+
+
 def test_disabled_by_flag_leaves_botocore_alone(guard_env: Any) -> None:
     guard_env(TIMEOUT_GUARD_BOTOCORE="false")
     fake = types.ModuleType("botocore.session")

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import Any
 
+import botocore.session
 import pytest
 import urllib3.connectionpool
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 from loopback import BlackHole, NeverAccept, StallFirst
-from timeout_guard import guard, invocation
+from timeout_guard import LambdaTimeoutError, guard, invocation
 from timeout_guard.sdk.errors import DeadlineNotSentError, DeadlineReadTimeoutError
 from timeout_guard.settings import Settings
 from unit.helpers import OWN_FILES, Context
 
-from .helpers import client, in_invocation
+from .helpers import REGION, client, in_invocation
 
 ARN = "arn:aws:iam::123456789012:role/r"
 
@@ -163,6 +165,33 @@ def test_an_alarm_that_comes_while_an_attempt_is_being_cut_waits_for_the_cut(
     assert True in seen_overdue  # the alarm did come inside the attempt, past its cap
     assert [r.timeout_guard for r in caplog.records] == ["pre-timeout"]  # fired once
     assert hole.connections == 1
+
+
+def test_the_guards_error_while_a_client_is_being_created_reaches_the_handler() -> None:
+    """A handler creating clients when the guard fires: its alarm comes inside botocore's
+    ``create_client`` (milliseconds each), under the layer's wrapper, whose fail-open must not
+    take the guard's error for its own failure and create the client again without it.
+
+    Real guard, real alarm (``SIGALRM``), real botocore.
+    """
+    session = botocore.session.get_session()
+    session.create_client("s3", region_name=REGION)  # models loaded, lazy imports done
+    g = guard.Guard(Settings({"TIMEOUT_GUARD_MARGIN_MS": "500"}), OWN_FILES)
+    g.enter({}, Context(800))  # fires in 0.3 s, raises again 0.25 s later
+    try:
+        deadline = g.current
+        assert deadline is not None
+        firing = deadline.steps[0].due
+        with pytest.raises(LambdaTimeoutError) as caught:
+            while time.monotonic() < firing + 1.0:
+                session.create_client("s3", region_name=REGION)
+        raise_again_pending = any(s.run == deadline.raise_again for s in deadline.steps)
+    finally:
+        g.exit()
+    assert deadline.fired
+    assert raise_again_pending  # what reached the handler is the first raise, at the firing
+    files = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(caught.value.__traceback__)]
+    assert any(f.endswith("sdk/clients.py") for f in files), files  # it came in create_client
 
 
 def test_no_attempt_without_time_left() -> None:

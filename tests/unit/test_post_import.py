@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from timeout_guard import LambdaTimeoutError
 from timeout_guard.post_import import PackageWatcher
 
 
@@ -151,6 +152,29 @@ def test_a_failing_hook_does_not_break_the_import(watcher: Any, tmp_path: Path) 
 
     watcher.watch("hooked_pkg.session", broken)
     assert importlib.import_module("hooked_pkg.session").VALUE == 3
+
+
+def test_the_guards_error_while_a_hook_runs_fails_the_import_and_the_hook_runs_again(
+    watcher: Any, tmp_path: Path
+) -> None:
+    """The guard's alarm came while the hook ran (the function's import of botocore): its error
+    is the function's, not the hook's failure; importlib forgets the module, as if the alarm had
+    come a moment earlier, and the next import runs the hook."""
+    package(tmp_path, "hooked_pkg", {"session": "VALUE = 5\n"})
+    runs: list[Any] = []
+
+    def interrupted_once(module: Any) -> None:
+        runs.append(module)
+        if len(runs) == 1:
+            raise LambdaTimeoutError("the guard's alarm came here")
+
+    watcher.watch("hooked_pkg.session", interrupted_once)
+    with pytest.raises(LambdaTimeoutError):
+        importlib.import_module("hooked_pkg.session")
+    assert "hooked_pkg.session" not in sys.modules
+    module = importlib.import_module("hooked_pkg.session")
+    assert module.VALUE == 5
+    assert len(runs) == 2 and runs[1] is module
 
 
 def test_only_a_packages_module_can_be_watched(watcher: Any) -> None:

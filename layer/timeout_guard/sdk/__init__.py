@@ -31,6 +31,7 @@ import logging
 from types import ModuleType
 from typing import Any, Optional
 
+from .. import LambdaTimeoutError
 from ..settings import LOGGER_NAME, Settings
 
 MARK = "__timeout_guard_patched__"
@@ -57,6 +58,8 @@ def install(session_module: ModuleType, settings: Settings) -> bool:
         (_patch_aiobotocore if aio else _patch_botocore)(session_cls, settings)
         setattr(session_cls, MARK, True)
         return True
+    except LambdaTimeoutError:
+        raise  # the guard's, raised in the function's import of botocore: the function's
     except Exception as error:
         if _is_own_file_error(error):
             from .._startup import layer_broken

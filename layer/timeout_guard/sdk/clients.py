@@ -153,10 +153,9 @@ def create_client_wrapper(settings: Settings, native: bool) -> Wrapper:
         try:
             client = wrapped(*new_args, **new_kwargs)
         except Exception:
+            layer_failed("create_client with the layer's Config")  # the guard's error: raised again
             # The function's own arguments decide: if they fail too, that error is the one it sees.
-            client = wrapped(*args, **kwargs)
-            layer_failed("create_client with the layer's Config")
-            return client
+            return wrapped(*args, **kwargs)
         try:
             name = argument(args, kwargs, 0, "service_name", None)
             _track(session, client, client_rules(client, name, merged, settings, native))
@@ -182,9 +181,8 @@ def aio_create_client_wrapper(settings: Settings, native: bool) -> Wrapper:
             try:
                 client = await wrapped(*new_args, **new_kwargs)
             except Exception:
-                client = await wrapped(*args, **kwargs)
-                layer_failed("create_client with the layer's Config")
-                return client
+                layer_failed("create_client with the layer's Config")  # the guard's: raised again
+                return await wrapped(*args, **kwargs)
             try:
                 name = argument(args, kwargs, 0, "service_name", None)
                 rules = client_rules(client, name, merged, settings, native)
