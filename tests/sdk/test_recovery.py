@@ -16,8 +16,9 @@ from typing import Any
 import botocore.session
 import pytest
 import urllib3.connectionpool
-from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
-from loopback import BlackHole, NeverAccept, StallFirst
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
+from loopback import BlackHole, DelayServer, NeverAccept, StallFirst
 from timeout_guard import LambdaTimeoutError, guard, invocation
 from timeout_guard.sdk.errors import DeadlineNotSentError, DeadlineReadTimeoutError
 from timeout_guard.settings import Settings
@@ -203,6 +204,39 @@ def test_no_attempt_without_time_left() -> None:
         elapsed = time.monotonic() - started
     assert hole.connections == 0  # never sent (counted on accept, so nothing to wait for)
     assert elapsed < 4.0, elapsed  # at once, not after a 5 s read timeout
+
+
+S3_ERROR_IN_A_200 = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+    b"<Message>We encountered an internal error. Please try again.</Message>"
+    b"<RequestId>r</RequestId><HostId>h</HostId></Error>"
+)
+
+
+def test_a_vetoed_retry_still_turns_an_s3_200_carrying_an_error_into_the_error() -> None:
+    """S3 may answer ``CopyObject`` with 200 and an error in the body: botocore's own
+    ``needs-retry`` handler turns it into that error (and retries it). When the answer comes
+    less than 150 ms before the guard fires, the layer vetoes the retry: the handler must still
+    run, or the call returns S3's error as its result."""
+    with DelayServer(
+        0, status=200, headers={"Content-Type": "application/xml"}, body=S3_ERROR_IN_A_200
+    ) as server:
+        s3 = client("s3", server.endpoint_url, config=Config(s3={"addressing_style": "path"}))
+        with in_invocation(30) as deadline:
+
+            def little_time_left_when_it_answers(**_: Any) -> None:
+                deadline.steps[0].due = time.monotonic() + 0.1  # the guard fires in 100 ms
+
+            s3.meta.events.register("before-send.s3.CopyObject", little_time_left_when_it_answers)
+            with pytest.raises(ClientError) as caught:
+                s3.copy_object(Bucket="b", Key="k", CopySource="b/source")
+            left = invocation.seconds_left()
+    # The error, not a result. botocore 1.44 parses the body as S3's error; 1.29 (the oldest) raises
+    # with what it parsed of the 200 (as it does when it has no retry left).
+    error = caught.value.response.get("Error")
+    assert error is None or error["Code"] == "InternalError", caught.value.response
+    assert len(server.requests) == 1  # the retry was vetoed
+    assert left is not None and left < 0.15  # the veto's reason: no time for another attempt
 
 
 def test_deadline_leaves_healthy_calls_alone(moto: Any, firehose_stream: str) -> None:

@@ -166,13 +166,41 @@ def do_get_response_wrapper(native: bool) -> Any:
 
 
 def needs_retry(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: Any) -> Any:
-    """Wrapper of ``Endpoint._needs_retry``: veto retries the layer must prevent."""
+    """Wrapper of ``Endpoint._needs_retry``: veto retries the layer must prevent.
+
+    A vetoed retry's ``needs-retry`` event is still emitted, as botocore emits it after every
+    attempt: its handlers do more than decide (S3's turns a 200 whose body is an error into
+    that error; without it the call would return the error as its result). Only their decision
+    to retry is not followed.
+    """
     try:
         veto = _veto_retry(args, kwargs)
     except Exception:
         layer_failed("the retry veto")
         veto = False
-    return False if veto else wrapped(*args, **kwargs)
+    if not veto:
+        return wrapped(*args, **kwargs)
+    try:
+        event_name, event = _needs_retry_event(instance, args, kwargs)
+    except Exception:
+        layer_failed("the vetoed retry's event")
+        return False
+    instance._event_emitter.emit(event_name, **event)  # a handler's error: as from botocore
+    return False
+
+
+def _needs_retry_event(endpoint: Any, args: Any, kwargs: Any) -> tuple[str, dict[str, Any]]:
+    """The ``needs-retry`` event ``Endpoint._needs_retry`` would emit: its name and arguments."""
+    operation_model = argument(args, kwargs, 1, "operation_model")
+    service_id = operation_model.service_model.service_id.hyphenize()
+    return f"needs-retry.{service_id}.{operation_model.name}", {
+        "response": argument(args, kwargs, 3, "response", None),
+        "endpoint": endpoint,
+        "operation": operation_model,
+        "attempts": argument(args, kwargs, 0, "attempts"),
+        "caught_exception": argument(args, kwargs, 4, "caught_exception", None),
+        "request_dict": argument(args, kwargs, 2, "request_dict"),
+    }
 
 
 def _veto_retry(args: Any, kwargs: Any) -> bool:
