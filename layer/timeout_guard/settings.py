@@ -89,12 +89,12 @@ def seconds(raw: str) -> float:
 MAX_MARGIN_MS = 900_000
 
 
-@_expects(f"milliseconds, above 0 and below {MAX_MARGIN_MS}")
+@_expects(f"whole milliseconds, 1 to {MAX_MARGIN_MS - 1}")
 def margin_ms(raw: str) -> int:
-    value = _finite(raw)
-    if not 0 < value < MAX_MARGIN_MS:
+    value = round(_finite(raw))  # 0.4 would be 0: no margin at all
+    if not 1 <= value < MAX_MARGIN_MS:
         raise ValueError(raw)
-    return int(round(value))
+    return value
 
 
 @_expects("a whole number 1 to 20")

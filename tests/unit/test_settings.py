@@ -27,7 +27,7 @@ VALID = [
 
 # variable, bad values (each warned once, the default kept)
 INVALID = [
-    ("TIMEOUT_GUARD_MARGIN_MS", ["0", "-5", "900000", "soon", "nan", "inf"]),
+    ("TIMEOUT_GUARD_MARGIN_MS", ["0", "0.4", "-5", "900000", "899999.6", "soon", "nan", "inf"]),
     ("TIMEOUT_GUARD_ACTION", ["explode"]),
     ("TIMEOUT_GUARD_ON_TIMEOUT", ["nocolon", "a:", ":f", "a b:f", "a:f-g"]),
     ("TIMEOUT_GUARD_CONNECT_TIMEOUT", ["0", "-1", "901", "fast", "1e400"]),
