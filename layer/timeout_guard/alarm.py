@@ -6,6 +6,13 @@ is due, its handler is called (and an interval timer goes on); when the guard's 
 the guard's callback is. :meth:`Alarm.release` puts the function's handler and remaining timer
 back exactly as they were.
 
+The function may also set its timer during the invocation (``signal.alarm(5)`` around a call
+of its own, a handler it installed at init). That replaces the alarm's, as any ``setitimer``
+replaces the one before it; the alarm tells its own timer from the function's by the interval
+it arms with (``TAG``, which a timer set by the function does not have): the function's timer
+then reaches the function's handler, the guard's time is armed again, and the function's timer
+is left as the function set it when the invocation ends.
+
 An alarm that lands inside the layer's own bookkeeping (for example between the handler's
 return and :meth:`Alarm.release`) is delivered a moment later instead: the guard's callback may
 raise, and must only ever raise in the function's code. So is one that lands while the main
@@ -31,6 +38,13 @@ if TYPE_CHECKING:
 EARLY = 0.0005  # seconds: a timer this close to its due time counts as due
 RETRY_DELAY = 0.002  # seconds: an alarm that landed in the layer's own code comes again after
 BUSY_WAIT = 0.05  # seconds: the longest the guard's time is put off while ``busy(frame)``
+# The interval the alarm arms its one-shot timer with: never reached (each expiry is followed
+# by the alarm's own setitimer), it marks the process's timer as the alarm's.
+TAG = 86400.000777  # seconds; whole microseconds, as getitimer gives it back
+
+
+def _is_tagged(interval: float) -> bool:
+    return abs(interval - TAG) < 2e-6
 
 
 class Alarm:
@@ -71,16 +85,19 @@ class Alarm:
             self._arm(time.monotonic())
 
     def release(self) -> None:
-        """Disarm; give the function back its own handler and what is left of its timer."""
+        """Disarm; give the function back its own handler and what is left of its timer (a timer
+        it set during the invocation stays as it set it)."""
         if not self.taken:
             return
         self.taken = False
         self._due = None
-        signal.setitimer(signal.ITIMER_REAL, 0)
+        ours = _is_tagged(signal.getitimer(signal.ITIMER_REAL)[1])
+        if ours:
+            signal.setitimer(signal.ITIMER_REAL, 0)
         if signal.getsignal(signal.SIGALRM) == self._on_signal:
             saved = self._saved_handler
             signal.signal(signal.SIGALRM, saved if saved is not None else signal.SIG_DFL)
-        if self._user_due is not None:
+        if ours and self._user_due is not None:
             left = max(self._user_due - time.monotonic(), 1e-6)
             signal.setitimer(signal.ITIMER_REAL, left, self._user_interval)
         self._saved_handler = None
@@ -103,7 +120,7 @@ class Alarm:
     def _arm(self, now: float) -> None:
         dues = [d for d in (self._due, self._user_due) if d is not None]
         if dues:
-            signal.setitimer(signal.ITIMER_REAL, max(min(dues) - now, 1e-6))
+            signal.setitimer(signal.ITIMER_REAL, max(min(dues) - now, 1e-6), TAG)
         else:
             signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -111,6 +128,10 @@ class Alarm:
         if not self.taken:
             return
         now = time.monotonic()
+        remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+        if not _is_tagged(interval):
+            self._on_function_timer(signum, frame, now, remaining, interval)
+            return
         user_due = self._user_due is not None and now >= self._user_due - EARLY
         if user_due:
             self._user_due = now + self._user_interval if self._user_interval > 0 else None
@@ -132,6 +153,24 @@ class Alarm:
                 raise
         if guard_due:
             self._on_due(frame)
+
+    def _on_function_timer(
+        self,
+        signum: int,
+        frame: Optional[FrameType],
+        now: float,
+        remaining: float,
+        interval: float,
+    ) -> None:
+        """The timer is not the alarm's: the function set its own during the invocation (which
+        replaced the alarm's), and this is its signal. Its timer as it is now becomes the one
+        the alarm keeps for it (an interval goes on), the guard's time is armed again, and the
+        function's handler runs, as without the layer."""
+        self._user_due = now + remaining if remaining > 0 else None
+        self._user_interval = interval if remaining > 0 else 0.0
+        self._arm(now)
+        if callable(self._saved_handler):
+            self._saved_handler(signum, frame)
 
     def _must_wait(self, frame: Optional[FrameType], now: float) -> bool:
         """Never inside the layer itself; not inside ``busy()`` code, unless for too long."""

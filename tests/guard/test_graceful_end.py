@@ -190,6 +190,21 @@ def test_function_sigalrm_handler_and_timer_survive(make_lambda, wrapper, layer_
 
 
 @pytest.mark.parametrize("version", mode_params())
+def test_a_timer_the_function_sets_in_the_handler_reaches_its_own_handler(
+    make_lambda, wrapper, layer_opt, version
+):
+    """Its handler installed at init, the function arms ``SIGALRM`` around a call of its own
+    (here 0.2 s around a 1 s hang, in a 3 s function): its own timeout comes, as without the
+    layer, not the guard's 2.5 s later."""
+    fn = _guarded(make_lambda, wrapper, layer_opt, version, handler="own_timeout.handler")
+    result = fn.invoke({"own_timeout": 0.2, "sleep": 1.0})
+    assert result.status == "success", result.logs
+    assert result.payload["own_timeout_raised"] is True, result.payload
+    assert result.payload["after_s"] < 0.9, result.payload  # at its 0.2 s, not after the hang
+    assert "timeout_guard" not in result.logs
+
+
+@pytest.mark.parametrize("version", mode_params())
 def test_on_timeout_callbacks_each_guarded(make_lambda, wrapper, layer_opt, version, tmp_path):
     env = {"TIMEOUT_GUARD_ON_TIMEOUT": "callbacks:broken,callbacks:record"}
     fn = _guarded(make_lambda, wrapper, layer_opt, version, env=env)

@@ -389,6 +389,62 @@ def test_the_functions_own_handler_and_timer_keep_working_and_come_back() -> Non
     assert 0 < remaining <= 0.05 + 1e-3 and interval == pytest.approx(0.05)
 
 
+def test_a_timer_the_function_sets_during_the_invocation_reaches_its_handler() -> None:
+    """Its handler installed at init, the function arms a one-shot timer inside the handler
+    (``signal.alarm`` around a call of its own): that replaces the guard's timer; its signal
+    reaches the function's handler, and the guard's time is armed again."""
+    ticks: list[float] = []
+
+    def mine(signum: int, frame: Any) -> None:
+        ticks.append(time.monotonic())
+
+    signal.signal(signal.SIGALRM, mine)
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    firing = g.current.steps[0].due
+    signal.setitimer(signal.ITIMER_REAL, 0.05)  # the function's own, during the invocation
+    time.sleep(0.3)
+    assert len(ticks) == 1  # its handler ran, once
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    assert interval == pytest.approx(alarm.TAG)  # the guard's timer is back ...
+    assert time.monotonic() + remaining == pytest.approx(firing, abs=0.01)  # ... for its time
+    g.exit()
+    assert signal.getsignal(signal.SIGALRM) is mine
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # nothing of the guard's left
+
+
+def test_a_timer_the_function_sets_during_the_invocation_stays_after_it() -> None:
+    """A periodic timer the function starts in an invocation (a lazy init) goes on ticking
+    through the guard's handler, and is left running when the invocation ends."""
+    ticks: list[float] = []
+
+    def mine(signum: int, frame: Any) -> None:
+        ticks.append(time.monotonic())
+
+    signal.signal(signal.SIGALRM, mine)
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
+    time.sleep(0.3)
+    during = len(ticks)
+    g.exit()
+    assert during >= 3
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    assert 0 < remaining <= 0.05 + 1e-3 and interval == pytest.approx(0.05)
+    time.sleep(0.2)
+    assert len(ticks) >= during + 2  # still ticking, its own handler back
+
+
+def test_a_timer_the_function_starts_and_leaves_pending_is_not_cancelled_at_the_end() -> None:
+    signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    signal.setitimer(signal.ITIMER_REAL, 30)  # the function's, still pending when it returns
+    g.exit()
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    assert 29 < remaining <= 30 and interval == 0
+
+
 def test_margin_without_time_arms_nothing_and_warns_once(caplog: Any) -> None:
     g = make_guard(TIMEOUT_GUARD_MARGIN_MS="5000")
     for _ in range(2):
