@@ -52,7 +52,7 @@ def _seconds(value: str) -> None:
 
 
 def _margin_ms(value: str) -> None:
-    if not 0 < _finite(value) < MAX_MARGIN_MS:
+    if not 1 <= round(_finite(value)) < MAX_MARGIN_MS:  # whole milliseconds, as the layer keeps
         raise ValueError
 
 
@@ -88,7 +88,7 @@ def _read_timeouts(value: str) -> None:
 # name -> (check, what a valid value looks like): the README's configuration table.
 SETTABLE: dict[str, tuple[Callable[[str], None], str]] = {
     "TIMEOUT_GUARD_ENABLED": (_boolean, "true or false"),
-    "TIMEOUT_GUARD_MARGIN_MS": (_margin_ms, f"milliseconds, above 0 and below {MAX_MARGIN_MS}"),
+    "TIMEOUT_GUARD_MARGIN_MS": (_margin_ms, f"whole milliseconds, 1 to {MAX_MARGIN_MS - 1}"),
     "TIMEOUT_GUARD_ACTION": (_choice("raise", "log"), "raise or log"),
     "TIMEOUT_GUARD_ON_TIMEOUT": (_callbacks, "module:function[,module:function...]"),
     "TIMEOUT_GUARD_CONNECT_TIMEOUT": (_seconds, "seconds, above 0 and at most 900"),
