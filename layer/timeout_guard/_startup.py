@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 
-from . import LambdaTimeoutError
+from .alarm import raised_in_the_function
 from .post_import import answer_misses_from_listing, when_imported
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
@@ -63,9 +63,9 @@ def _patch_sdk(module: Any) -> None:
             from . import sdk
 
             sdk.install(module, settings())
-    except LambdaTimeoutError:
-        raise  # the guard's, raised while the SDK was being patched (see post_import._run)
     except Exception as error:  # install itself never raises: the layer could not be loaded
+        if raised_in_the_function(error):
+            raise  # the guard's, raised while the SDK was being patched (see post_import._run)
         layer_broken("the AWS SDK timeouts", error)
 
 

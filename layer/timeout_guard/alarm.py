@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import time
 
+from . import LambdaTimeoutError
+
 try:  # the C module behind ``signal``: the same functions without ~1 ms of enum set-up
     import _signal as signal
 except ImportError:  # pragma: no cover - other Python implementations
@@ -45,6 +47,24 @@ TAG = 86400.000777  # seconds; whole microseconds, as getitimer gives it back
 
 def _is_tagged(interval: float) -> bool:
     return abs(interval - TAG) < 2e-6
+
+
+_raised: Optional[BaseException] = None  # what the last SIGALRM handler the alarm ran raised
+
+
+def raised_in_the_function(error: Optional[BaseException]) -> bool:
+    """Whether ``error`` is the guard's, or came from the function's own ``SIGALRM`` handler
+    run by the alarm, or was raised while one of those was being handled (``inspect`` turns
+    any error into ``TypeError``, say): raised in whatever code the signal interrupted, it is
+    the function's, and the layer's fail-open code it may have interrupted must let it through.
+    """
+    for _ in range(8):  # a chain's first links: where the signal's error would be
+        if error is None:
+            return False
+        if isinstance(error, LambdaTimeoutError) or error is _raised:
+            return True
+        error = error.__cause__ if error.__cause__ is not None else error.__context__
+    return False
 
 
 class Alarm:
@@ -82,7 +102,11 @@ class Alarm:
         self._due = due
         self._busy_since = None  # a new time: its own wait while busy
         if self.taken:
-            self._arm(time.monotonic())
+            now = time.monotonic()
+            remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+            if not _is_tagged(interval):  # set (or cancelled) by the function meanwhile
+                self._keep_function_timer(now, remaining, interval)
+            self._arm(now)
 
     def release(self) -> None:
         """Disarm; give the function back its own handler and what is left of its timer (a timer
@@ -101,6 +125,8 @@ class Alarm:
             left = max(self._user_due - time.monotonic(), 1e-6)
             signal.setitimer(signal.ITIMER_REAL, left, self._user_interval)
         self._saved_handler = None
+        global _raised
+        _raised = None
 
     def forget(self) -> None:
         """In a forked child: the function's handler back, nothing of the parent's invocation.
@@ -127,11 +153,24 @@ class Alarm:
     def _on_signal(self, signum: int, frame: Optional[FrameType]) -> None:
         if not self.taken:
             return
+        try:
+            self._deliver(signum, frame)
+        except BaseException as error:  # the guard's step's, or the function's handler's
+            global _raised
+            _raised = error
+            raise
+
+    def _deliver(self, signum: int, frame: Optional[FrameType]) -> None:
         now = time.monotonic()
         remaining, interval = signal.getitimer(signal.ITIMER_REAL)
         if not _is_tagged(interval):
-            self._on_function_timer(signum, frame, now, remaining, interval)
-            return
+            # The function set its own timer during the invocation, replacing the alarm's.
+            self._keep_function_timer(now, remaining, interval)
+            if interval or not remaining:  # its signal (a one-shot still to come is not)
+                self._arm(now)
+                if callable(self._saved_handler):
+                    self._saved_handler(signum, frame)
+                return
         user_due = self._user_due is not None and now >= self._user_due - EARLY
         if user_due:
             self._user_due = now + self._user_interval if self._user_interval > 0 else None
@@ -154,23 +193,11 @@ class Alarm:
         if guard_due:
             self._on_due(frame)
 
-    def _on_function_timer(
-        self,
-        signum: int,
-        frame: Optional[FrameType],
-        now: float,
-        remaining: float,
-        interval: float,
-    ) -> None:
-        """The timer is not the alarm's: the function set its own during the invocation (which
-        replaced the alarm's), and this is its signal. Its timer as it is now becomes the one
-        the alarm keeps for it (an interval goes on), the guard's time is armed again, and the
-        function's handler runs, as without the layer."""
+    def _keep_function_timer(self, now: float, remaining: float, interval: float) -> None:
+        """The timer the function set (or cancelled) during the invocation, as it is now,
+        becomes the one the alarm keeps for it beside the guard's time (an interval goes on)."""
         self._user_due = now + remaining if remaining > 0 else None
         self._user_interval = interval if remaining > 0 else 0.0
-        self._arm(now)
-        if callable(self._saved_handler):
-            self._saved_handler(signum, frame)
 
     def _must_wait(self, frame: Optional[FrameType], now: float) -> bool:
         """Never inside the layer itself; not inside ``busy()`` code, unless for too long."""

@@ -29,7 +29,7 @@ import logging
 import os
 import sys
 
-from . import LambdaTimeoutError
+from .alarm import raised_in_the_function
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
 if TYPE_CHECKING:
@@ -44,9 +44,9 @@ _log = logging.getLogger("timeout_guard")
 def _run(name: str, hook: Hook, module: Any) -> None:
     try:
         hook(module)
-    except LambdaTimeoutError:
-        raise  # the guard's alarm came while the hook ran, in the function's import: its error
-    except Exception as error:  # a failing hook must never break the function's import
+    except Exception as error:  # a failing hook must never break the function's import ...
+        if raised_in_the_function(error):
+            raise  # ... but a SIGALRM handler's error, raised while it ran, is the function's
         _log.debug("post-import hook for %s failed: %s", name, type(error).__name__)
 
 
@@ -54,9 +54,10 @@ class _HookedLoader:
     """Delegates to the real loader, then calls the hook with the executed module.
 
     The hook is used up only once a module has really executed: a ``find_spec`` probe, or an
-    import that failed, leaves it in place for the real import. So does the guard's error
-    raised while the hook ran: the import then fails with it, as if the alarm had come a moment
-    earlier (importlib forgets the module), and the next import runs the hook.
+    import that failed, leaves it in place for the real import. So does an error a ``SIGALRM``
+    handler raised while the hook ran (the guard's): the import then fails with it, as if the
+    signal had come a moment earlier (importlib forgets the module), and the next import runs
+    the hook.
     """
 
     def __init__(self, loader: Any, name: str, hooks: dict[str, Hook]) -> None:
@@ -77,7 +78,7 @@ class _HookedLoader:
         if hook is not None:
             try:
                 _run(self._name, hook, module)
-            except LambdaTimeoutError:
+            except BaseException:
                 self._hooks.setdefault(self._name, hook)
                 raise
 

@@ -12,8 +12,10 @@ import logging
 from typing import Any, Callable
 
 import botocore.client
+import botocore.session
 import pytest
 from botocore.config import Config
+from botocore.configprovider import ConfigValueStore
 from loopback import StallFirst
 from timeout_guard import LambdaTimeoutError, invocation, settings
 from timeout_guard.sdk import accounting, attempts, clients, merge, read_timeouts, wrapping
@@ -116,6 +118,8 @@ def test_calls_work_when_the_layer_breaks(
 GUARD_POINTS: list[tuple[str, Any, str]] = [
     ("botocore creating the client", botocore.client.ClientCreator, "create_client"),
     ("config merge", clients, "merge"),
+    ("botocore reading the profile in the merge", botocore.session.Session, "get_scoped_config"),
+    ("botocore's config store in the merge", ConfigValueStore, "get_config_variable"),
     ("client rules at creation", clients, "client_rules"),
     ("read timeout rule lookup", read_timeouts, "resolve"),
     ("session handler rules", clients.ClientRules, "apply"),

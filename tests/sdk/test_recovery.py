@@ -9,6 +9,7 @@ timeout an attempt ends is `make bench`'s business.
 from __future__ import annotations
 
 import logging
+import signal
 import time
 import traceback
 from typing import Any
@@ -177,22 +178,39 @@ def test_the_guards_error_while_a_client_is_being_created_reaches_the_handler() 
     """
     session = botocore.session.get_session()
     session.create_client("s3", region_name=REGION)  # models loaded, lazy imports done
+    made = []  # kept: no client collected meanwhile, whose weakref callbacks would take the
+    # signal's error as unraisable (Python's rule, with or without the layer)
     g = guard.Guard(Settings({"TIMEOUT_GUARD_MARGIN_MS": "500"}), OWN_FILES)
     g.enter({}, Context(800))  # fires in 0.3 s, raises again 0.25 s later
     try:
         deadline = g.current
         assert deadline is not None
         firing = deadline.steps[0].due
-        with pytest.raises(LambdaTimeoutError) as caught:
+        with pytest.raises(Exception) as caught:  # noqa: B017 - what it is: below
             while time.monotonic() < firing + 1.0:
-                session.create_client("s3", region_name=REGION)
+                made.append(session.create_client("s3", region_name=REGION))
         raise_again_pending = any(s.run == deadline.raise_again for s in deadline.steps)
     finally:
         g.exit()
     assert deadline.fired
     assert raise_again_pending  # what reached the handler is the first raise, at the firing
-    files = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(caught.value.__traceback__)]
-    assert any(f.endswith("sdk/clients.py") for f in files), files  # it came in create_client
+    # The guard's error, or one raised while it was handled (inspect turns any error into
+    # TypeError: botocore inspects handlers while it builds a client).
+    assert _chain_has(caught.value, LambdaTimeoutError), repr(caught.value)
+    assert _came_through_create_client(caught.value)
+
+
+def _chain_has(error: BaseException, kind: type) -> bool:
+    while error is not None:
+        if isinstance(error, kind):
+            return True
+        error = error.__cause__ or error.__context__  # type: ignore[assignment]
+    return False
+
+
+def _came_through_create_client(error: BaseException) -> bool:
+    files = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(error.__traceback__)]
+    return any(f.endswith("sdk/clients.py") for f in files)
 
 
 def test_no_attempt_without_time_left() -> None:
@@ -204,6 +222,38 @@ def test_no_attempt_without_time_left() -> None:
         elapsed = time.monotonic() - started
     assert hole.connections == 0  # never sent (counted on accept, so nothing to wait for)
     assert elapsed < 4.0, elapsed  # at once, not after a 5 s read timeout
+
+
+class OwnTimeoutError(Exception):
+    """What the function's own SIGALRM handler raises."""
+
+
+def test_the_functions_own_timeout_while_a_client_is_being_created_reaches_it() -> None:
+    """The function times a call of its own out with SIGALRM (its handler, a timer set in the
+    invocation), and the timer comes while botocore's ``create_client`` runs under the layer's
+    wrapper: its error is not taken for the layer's failure (no second creation, nothing
+    swallowed). Real guard, real alarm, real botocore."""
+    session = botocore.session.get_session()
+    session.create_client("s3", region_name=REGION)
+
+    def expired(signum: int, frame: Any) -> None:
+        raise OwnTimeoutError()
+
+    made = []  # kept, as in the test above
+    previous = signal.signal(signal.SIGALRM, expired)
+    g = guard.Guard(Settings({"TIMEOUT_GUARD_MARGIN_MS": "500"}), OWN_FILES)
+    g.enter({}, Context(10_000))
+    try:
+        started = time.monotonic()
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        with pytest.raises(Exception) as caught:  # noqa: B017 - what it is: below
+            while time.monotonic() < started + 2:
+                made.append(session.create_client("s3", region_name=REGION))
+    finally:
+        g.exit()
+        signal.signal(signal.SIGALRM, previous)
+    assert _chain_has(caught.value, OwnTimeoutError), repr(caught.value)
+    assert _came_through_create_client(caught.value)
 
 
 S3_ERROR_IN_A_200 = (
@@ -237,6 +287,39 @@ def test_a_vetoed_retry_still_turns_an_s3_200_carrying_an_error_into_the_error()
     assert error is None or error["Code"] == "InternalError", caught.value.response
     assert len(server.requests) == 1  # the retry was vetoed
     assert left is not None and left < 0.15  # the veto's reason: no time for another attempt
+
+
+def test_a_vetoed_retry_takes_no_retry_quota(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vetoed retry's event is emitted as after the last attempt allowed: botocore's
+    standard retry mode declines there, and takes none of the client's retry quota for a retry
+    that will not happen (nor sleeps in the event, as it does for a long poll once its quota is
+    spent)."""
+    from botocore.retries import quota
+
+    taken: list[int] = []
+    real_acquire = quota.RetryQuota.acquire
+
+    def counting(self: Any, capacity_amount: int) -> bool:
+        taken.append(capacity_amount)
+        return real_acquire(self, capacity_amount)
+
+    monkeypatch.setattr(quota.RetryQuota, "acquire", counting)
+    body = b'{"__type":"ServiceUnavailableException","message":"try again"}'
+    with DelayServer(0, status=500, body=body) as server:
+        fh = client("firehose", server.endpoint_url)
+        with in_invocation(30) as deadline:
+
+            def little_time_left_when_it_answers(**_: Any) -> None:
+                deadline.steps[0].due = time.monotonic() + 0.1
+
+            fh.meta.events.register(
+                "before-send.firehose.PutRecord", little_time_left_when_it_answers
+            )
+            with pytest.raises(ClientError) as caught:
+                fh.put_record(DeliveryStreamName="s", Record={"Data": b"x"})
+    assert caught.value.response["Error"]["Code"] == "ServiceUnavailableException"
+    assert len(server.requests) == 1  # vetoed
+    assert taken == []
 
 
 def test_deadline_leaves_healthy_calls_alone(moto: Any, firehose_stream: str) -> None:

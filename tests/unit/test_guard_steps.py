@@ -445,6 +445,62 @@ def test_a_timer_the_function_starts_and_leaves_pending_is_not_cancelled_at_the_
     assert 29 < remaining <= 30 and interval == 0
 
 
+def test_a_timer_the_function_sets_stays_when_the_guard_moves_its_own_time() -> None:
+    """The guard re-arms its time (an SDK attempt cut, a step) while a timer the function set
+    during the invocation is pending: the function's timer is kept beside the guard's."""
+    ticks: list[float] = []
+
+    def mine(signum: int, frame: Any) -> None:
+        ticks.append(time.monotonic())
+
+    signal.signal(signal.SIGALRM, mine)
+    g = make_guard(TIMEOUT_GUARD_ACTION="log")
+    g.enter({}, Context(10_000))
+    signal.setitimer(signal.ITIMER_REAL, 0.1)  # the function's own
+    g.alarm.set_due(time.monotonic() + 5)  # the guard's time moves meanwhile
+    time.sleep(0.3)
+    assert len(ticks) == 1  # the function's timer still came
+    g.exit()
+
+
+def test_a_timer_the_function_cancels_is_not_brought_back() -> None:
+    """Its periodic timer from init, cancelled during the invocation (``setitimer(0)``): it
+    stays cancelled, though the guard re-armed its own time meanwhile."""
+    signal.signal(signal.SIGALRM, lambda signum, frame: None)
+    signal.setitimer(signal.ITIMER_REAL, 1.0, 1.0)
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    signal.setitimer(signal.ITIMER_REAL, 0)  # the function stops its own timer
+    g.alarm.set_due(time.monotonic() + 5)
+    g.exit()
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_the_guards_signal_just_before_the_function_sets_a_timer_stays_the_guards() -> None:
+    """The guard's timer came, and before its handler ran the function set a timer of its own
+    (the signal held, as while a C call runs): the signal is the guard's; the function's handler
+    does not run before its own timer comes, and its timer is kept."""
+    ticks: list[float] = []
+
+    def mine(signum: int, frame: Any) -> None:
+        ticks.append(time.monotonic())
+
+    signal.signal(signal.SIGALRM, mine)
+    g = make_guard(TIMEOUT_GUARD_ACTION="log")
+    g.enter({}, Context(600))  # the guard fires in 0.1 s
+    deadline = g.current
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        time.sleep(0.2)  # the guard's timer comes: its signal held
+        signal.setitimer(signal.ITIMER_REAL, 5)  # the function's own, set before it is handled
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+    assert deadline.fired and ticks == []
+    g.exit()
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    assert 4.5 < remaining <= 5 and interval == 0  # the function's, left to it
+
+
 def test_margin_without_time_arms_nothing_and_warns_once(caplog: Any) -> None:
     g = make_guard(TIMEOUT_GUARD_MARGIN_MS="5000")
     for _ in range(2):

@@ -31,7 +31,7 @@ import logging
 from types import ModuleType
 from typing import Any, Optional
 
-from .. import LambdaTimeoutError
+from ..alarm import raised_in_the_function
 from ..settings import LOGGER_NAME, Settings
 
 MARK = "__timeout_guard_patched__"
@@ -58,9 +58,9 @@ def install(session_module: ModuleType, settings: Settings) -> bool:
         (_patch_aiobotocore if aio else _patch_botocore)(session_cls, settings)
         setattr(session_cls, MARK, True)
         return True
-    except LambdaTimeoutError:
-        raise  # the guard's, raised in the function's import of botocore: the function's
     except Exception as error:
+        if raised_in_the_function(error):
+            raise  # the guard's, raised in the function's import of botocore
         if _is_own_file_error(error):
             from .._startup import layer_broken
 
@@ -189,7 +189,9 @@ def _patch_aiobotocore(session_cls: type, settings: Settings) -> None:
         import aiobotocore.httpsession as aio_http
 
         native = callable(getattr(aio_http.AIOHTTPSession, "_get_request_timeout", None))
-    except Exception:
+    except Exception as error:
+        if raised_in_the_function(error):
+            raise
         native = False
     wrap_method(session_cls, "_create_client", clients.aio_create_client_wrapper(settings, native))
 

@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from botocore.exceptions import ConnectTimeoutError, ReadTimeoutError
 
+from ..alarm import raised_in_the_function
 from ..settings import LOGGER_NAME
 
 START = "timeout_guard.started"  # context key: monotonic time of the call's first attempt
@@ -59,7 +60,9 @@ def end(context: dict, operation_model: Any, error: Optional[BaseException]) -> 
 def _name(operation_model: Any) -> str:
     try:
         service = operation_model.service_model.service_id.hyphenize()
-    except Exception:
+    except Exception as error:
+        if raised_in_the_function(error):
+            raise
         service = "?"
     return f"{service}.{getattr(operation_model, 'name', '?')}"
 

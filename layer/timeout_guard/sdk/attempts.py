@@ -43,6 +43,11 @@ STOP = "timeout_guard.stop"  # no further attempt: the deadline is too near
 # the CPU) waits for the cut, at most alarm.BUSY_WAIT (invocation.attempt_overdue).
 SAFETY = 0.05
 MIN_ATTEMPT = 0.1  # seconds: less than this left, an attempt is not sent at all
+# The attempts a vetoed retry's needs-retry event says were made: above any retry mode's limit,
+# so that botocore's retry handlers decline there, as after the last attempt they allow (no
+# retry quota taken, no sleep: standard mode sleeps in the event itself for a long poll once its
+# quota is spent), and the event's other handlers still see the response.
+NO_MORE_ATTEMPTS = 1_000_000
 CUT_SLACK = 0.02  # seconds: a timeout this close to the budget was the deadline's doing
 
 _local = threading.local()
@@ -170,8 +175,8 @@ def needs_retry(wrapped: Callable[..., Any], instance: Any, args: Any, kwargs: A
 
     A vetoed retry's ``needs-retry`` event is still emitted, as botocore emits it after every
     attempt: its handlers do more than decide (S3's turns a 200 whose body is an error into
-    that error; without it the call would return the error as its result). Only their decision
-    to retry is not followed.
+    that error; without it the call would return the error as its result). It is emitted as
+    after the last attempt allowed (``NO_MORE_ATTEMPTS``), which the veto makes this one.
     """
     try:
         veto = _veto_retry(args, kwargs)
@@ -197,7 +202,7 @@ def _needs_retry_event(endpoint: Any, args: Any, kwargs: Any) -> tuple[str, dict
         "response": argument(args, kwargs, 3, "response", None),
         "endpoint": endpoint,
         "operation": operation_model,
-        "attempts": argument(args, kwargs, 0, "attempts"),
+        "attempts": max(argument(args, kwargs, 0, "attempts"), NO_MORE_ATTEMPTS),
         "caught_exception": argument(args, kwargs, 4, "caught_exception", None),
         "request_dict": argument(args, kwargs, 2, "request_dict"),
     }

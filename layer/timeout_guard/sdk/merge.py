@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 from botocore.config import Config
 
+from ..alarm import raised_in_the_function
 from ..settings import Settings
 
 _UNSET = object()
@@ -119,7 +120,9 @@ def _config_variable(session: Any, name: str) -> Any:
                 return os.environ[env_name]
         if config_name is not None:
             return session.get_scoped_config().get(config_name)
-    except Exception:  # a broken profile: botocore reports it the way it always does
+    except Exception as error:  # a broken profile: botocore reports it the way it always does
+        if raised_in_the_function(error):
+            raise  # a SIGALRM handler's (the guard's), raised while botocore read the profile
         return None
     return None
 
@@ -176,7 +179,9 @@ def _session_defaults_mode(session: Any) -> Any:
     """
     try:
         return session.get_component("config_store").get_config_variable("defaults_mode")
-    except Exception:  # a botocore without the component: the user's own settings
+    except Exception as error:  # a botocore without the component: the user's own settings
+        if raised_in_the_function(error):
+            raise
         return _config_variable(session, "defaults_mode")
 
 

@@ -7,8 +7,9 @@ API call), and importing wrapt would pull ``asyncio`` into the first botocore im
 
 ``argument`` is the one way wrappers read a call's arguments, positional or keyword.
 ``layer_failed`` is what every wrapper and handler calls when the layer's own code fails on a
-request's path: the call then goes on as without the layer. The guard's own error is no such
-failure: raised by its alarm while the layer's code ran, it goes on to the function.
+request's path: the call then goes on as without the layer. An error a ``SIGALRM`` handler
+raised (the guard's, or the function's own handler's) is no such failure: it goes on to the
+function.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import logging
 import sys
 from typing import Any, Callable
 
-from .. import LambdaTimeoutError
+from ..alarm import raised_in_the_function
 
 TYPE_CHECKING = False  # the alias below is for annotations only: no typing work at import
 if TYPE_CHECKING:
@@ -81,12 +82,13 @@ def layer_failed(point: str) -> None:
     (an error inside the layer must never reach the function). The line names the exception's
     type and where it was raised, never its message (it may carry the request's data).
 
-    The guard's ``LambdaTimeoutError`` is raised again instead: its alarm came while the layer's
-    code (or the call it wraps) ran in the function's call, and it is the function's to handle.
+    The guard's ``LambdaTimeoutError``, or what the function's own ``SIGALRM`` handler raised,
+    is raised again instead: the signal came while the layer's code (or the call it wraps) ran
+    in the function's call, and the error is the function's to handle.
     """
-    guard_error = sys.exc_info()[1]
-    if isinstance(guard_error, LambdaTimeoutError):
-        raise guard_error
+    error = sys.exc_info()[1]
+    if raised_in_the_function(error):
+        raise error  # type: ignore[misc]
     if point in _reported:
         return
     _reported.add(point)
