@@ -126,7 +126,9 @@ def test_the_bundle_lists_what_each_module_imports_at_its_top(layer_zip):  # noq
                 f"timeout_guard.{m}" for m in ("invocation", "alarm", "margin", "modes", "settings")
             }, tag
             assert "timeout_guard.guard" in first["timeout_guard.bootstrap"], tag
-            assert first["timeout_guard.sdk"] == ("timeout_guard.settings",), tag
+            sdk_first = ("timeout_guard.alarm", "timeout_guard.settings")
+            assert first["timeout_guard.sdk"] == sdk_first, tag
+            assert first["timeout_guard.post_import"] == ("timeout_guard.alarm",), tag
             for name, loads in first.items():
                 assert set(loads) <= set(index) - LOADED_WHEN_FIRED, (tag, name, loads)
                 assert not any(name.startswith(m + ".") for m in loads), (tag, name, loads)
