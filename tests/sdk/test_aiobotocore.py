@@ -19,6 +19,18 @@ from timeout_guard import sdk, settings  # noqa: E402
 from timeout_guard.sdk import clients  # noqa: E402
 
 
+def _client(session: Any, service: str, **kwargs: Any) -> Any:
+    """An aiobotocore client of ``service`` for port 9 of 127.0.0.1 (nothing listens there)."""
+    return session.create_client(
+        service,
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        **kwargs,
+    )
+
+
 def test_aio_clients_get_layer_settings_under_their_own() -> None:
     from aiobotocore.config import AioConfig
 
@@ -29,14 +41,7 @@ def test_aio_clients_get_layer_settings_under_their_own() -> None:
     async def main() -> None:
         session = aiobotocore_session.get_session()
         config = AioConfig(read_timeout=9, connector_args={"keepalive_timeout": 3})
-        async with session.create_client(
-            "stepfunctions",
-            region_name="us-east-1",
-            endpoint_url="http://127.0.0.1:9",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            config=config,
-        ) as c:
+        async with _client(session, "stepfunctions", config=config) as c:
             cfg = c.meta.config
             seen["config"] = (type(cfg).__name__, cfg.connect_timeout, cfg.read_timeout)
             seen["retries"] = cfg.retries
@@ -80,13 +85,7 @@ def test_the_guards_error_while_an_aio_client_is_created_reaches_the_caller(
 
     async def main() -> None:
         session = aiobotocore_session.get_session()
-        async with session.create_client(
-            "sqs",
-            region_name="us-east-1",
-            endpoint_url="http://127.0.0.1:9",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ):
+        async with _client(session, "sqs"):
             pass
 
     with pytest.raises(LambdaTimeoutError, match="the guard's alarm came here"):

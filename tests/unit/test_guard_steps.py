@@ -42,6 +42,24 @@ def frame_in(path: str) -> Any:
     return namespace["where"]()
 
 
+class Ticks(list):
+    """When the function's own SIGALRM handler ran (``handler``)."""
+
+    handler: Any
+
+
+def own_sigalrm_handler() -> Ticks:
+    """Install a handler of the function's own for SIGALRM, as at its init: it notes each run."""
+    ticks = Ticks()
+
+    def mine(signum: int, frame: Any) -> None:
+        ticks.append(time.monotonic())
+
+    ticks.handler = mine
+    signal.signal(signal.SIGALRM, mine)
+    return ticks
+
+
 def make_due_now(g: guard.Guard) -> None:
     """Pretend the first step's time has come (the alarm fires ``EARLY`` before it at most)."""
     g.current.steps[0].due = time.monotonic() - 0.001
@@ -372,19 +390,14 @@ def test_action_log_never_replaces_errors() -> None:
 
 
 def test_the_functions_own_handler_and_timer_keep_working_and_come_back() -> None:
-    ticks: list[float] = []
-
-    def mine(signum: int, frame: Any) -> None:
-        ticks.append(time.monotonic())
-
-    signal.signal(signal.SIGALRM, mine)
+    ticks = own_sigalrm_handler()
     signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
     g = make_guard()
     g.enter({}, Context(10_000))
     time.sleep(0.3)  # the function's interval timer ticks through the guard's handler
     assert len(ticks) >= 2
     g.exit()
-    assert signal.getsignal(signal.SIGALRM) is mine
+    assert signal.getsignal(signal.SIGALRM) is ticks.handler
     remaining, interval = signal.getitimer(signal.ITIMER_REAL)
     assert 0 < remaining <= 0.05 + 1e-3 and interval == pytest.approx(0.05)
 
@@ -393,12 +406,7 @@ def test_a_timer_the_function_sets_during_the_invocation_reaches_its_handler() -
     """Its handler installed at init, the function arms a one-shot timer inside the handler
     (``signal.alarm`` around a call of its own): that replaces the guard's timer; its signal
     reaches the function's handler, and the guard's time is armed again."""
-    ticks: list[float] = []
-
-    def mine(signum: int, frame: Any) -> None:
-        ticks.append(time.monotonic())
-
-    signal.signal(signal.SIGALRM, mine)
+    ticks = own_sigalrm_handler()
     g = make_guard()
     g.enter({}, Context(10_000))
     firing = g.current.steps[0].due
@@ -409,19 +417,14 @@ def test_a_timer_the_function_sets_during_the_invocation_reaches_its_handler() -
     assert interval == pytest.approx(alarm.TAG)  # the guard's timer is back ...
     assert time.monotonic() + remaining == pytest.approx(firing, abs=0.01)  # ... for its time
     g.exit()
-    assert signal.getsignal(signal.SIGALRM) is mine
+    assert signal.getsignal(signal.SIGALRM) is ticks.handler
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)  # nothing of the guard's left
 
 
 def test_a_timer_the_function_sets_during_the_invocation_stays_after_it() -> None:
     """A periodic timer the function starts in an invocation (a lazy init) goes on ticking
     through the guard's handler, and is left running when the invocation ends."""
-    ticks: list[float] = []
-
-    def mine(signum: int, frame: Any) -> None:
-        ticks.append(time.monotonic())
-
-    signal.signal(signal.SIGALRM, mine)
+    ticks = own_sigalrm_handler()
     g = make_guard()
     g.enter({}, Context(10_000))
     signal.setitimer(signal.ITIMER_REAL, 0.05, 0.05)
@@ -448,12 +451,7 @@ def test_a_timer_the_function_starts_and_leaves_pending_is_not_cancelled_at_the_
 def test_a_timer_the_function_sets_stays_when_the_guard_moves_its_own_time() -> None:
     """The guard re-arms its time (an SDK attempt cut, a step) while a timer the function set
     during the invocation is pending: the function's timer is kept beside the guard's."""
-    ticks: list[float] = []
-
-    def mine(signum: int, frame: Any) -> None:
-        ticks.append(time.monotonic())
-
-    signal.signal(signal.SIGALRM, mine)
+    ticks = own_sigalrm_handler()
     g = make_guard(TIMEOUT_GUARD_ACTION="log")
     g.enter({}, Context(10_000))
     signal.setitimer(signal.ITIMER_REAL, 0.1)  # the function's own
@@ -480,12 +478,7 @@ def test_the_guards_signal_just_before_the_function_sets_a_timer_stays_the_guard
     """The guard's timer came, and before its handler ran the function set a timer of its own
     (the signal held, as while a C call runs): the signal is the guard's; the function's handler
     does not run before its own timer comes, and its timer is kept."""
-    ticks: list[float] = []
-
-    def mine(signum: int, frame: Any) -> None:
-        ticks.append(time.monotonic())
-
-    signal.signal(signal.SIGALRM, mine)
+    ticks = own_sigalrm_handler()
     g = make_guard(TIMEOUT_GUARD_ACTION="log")
     g.enter({}, Context(600))  # the guard fires in 0.1 s
     deadline = g.current
