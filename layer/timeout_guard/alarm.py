@@ -15,10 +15,10 @@ is left as the function set it when the invocation ends.
 
 An alarm that lands inside the layer's own bookkeeping (for example between the handler's
 return and :meth:`Alarm.release`) is delivered a moment later instead: the guard's callback may
-raise, and must only ever raise in the function's code. So is one that lands while the main
-thread is where the guard's callback must not run yet (``busy(frame)``: inside logging, where a
-handler would swallow an exception or keep a lock; inside an import), for at most
-``BUSY_WAIT``.
+raise, and must only ever raise in the function's code (so may the function's own handler). So
+is one that lands while the main thread is where the guard's callback must not run yet
+(``busy(frame)``: inside logging, where a handler would swallow an exception or keep a lock;
+inside an import), for at most ``BUSY_WAIT``.
 """
 
 from __future__ import annotations
@@ -162,17 +162,25 @@ class Alarm:
 
     def _deliver(self, signum: int, frame: Optional[FrameType]) -> None:
         now = time.monotonic()
+        # The function's handler may raise too (its own timeout): never inside the layer's own
+        # code, where that would be taken for the layer's failure; a moment later instead.
+        in_layer = frame is not None and frame.f_code.co_filename in self._own_files
         remaining, interval = signal.getitimer(signal.ITIMER_REAL)
         if not _is_tagged(interval):
             # The function set its own timer during the invocation, replacing the alarm's.
             self._keep_function_timer(now, remaining, interval)
             if interval or not remaining:  # its signal (a one-shot still to come is not)
+                if in_layer:
+                    self._user_due = now + RETRY_DELAY
                 self._arm(now)
-                if callable(self._saved_handler):
+                if not in_layer and callable(self._saved_handler):
                     self._saved_handler(signum, frame)
                 return
         user_due = self._user_due is not None and now >= self._user_due - EARLY
-        if user_due:
+        if user_due and in_layer:
+            self._user_due = now + RETRY_DELAY
+            user_due = False
+        elif user_due:
             self._user_due = now + self._user_interval if self._user_interval > 0 else None
         guard_due = self._due is not None and now >= self._due - EARLY
         if guard_due:
