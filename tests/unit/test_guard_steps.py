@@ -60,6 +60,14 @@ def own_sigalrm_handler() -> Ticks:
     return ticks
 
 
+@pytest.fixture
+def alarm_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test delivers the alarm by hand (``_on_signal`` with a chosen frame): a step put off
+    is armed again far away, so that the real timer does not come in the middle of it (it would
+    after ``RETRY_DELAY``, 2 ms, on a machine busy enough)."""
+    monkeypatch.setattr(alarm, "RETRY_DELAY", 60.0)
+
+
 def make_due_now(g: guard.Guard) -> None:
     """Pretend the first step's time has come (the alarm fires ``EARLY`` before it at most)."""
     g.current.steps[0].due = time.monotonic() - 0.001
@@ -189,7 +197,7 @@ def test_checks_end_hang_after_hang_until_half_the_margin() -> None:
     assert ended[3] < 0.75  # four of them before the raise at margin/2: the checks did it
 
 
-def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
+def test_alarm_inside_the_layer_is_delivered_later_not_raised(alarm_by_hand: None) -> None:
     """An alarm between the handler's return and the disarm must not raise there, nor leave
     the timer armed between invocations."""
     before = signal.getsignal(signal.SIGALRM)
@@ -206,7 +214,7 @@ def test_alarm_inside_the_layer_is_delivered_later_not_raised() -> None:
     assert signal.getsignal(signal.SIGALRM) is before
 
 
-def test_alarm_inside_the_layers_import_finder_is_delivered_later() -> None:
+def test_alarm_inside_the_layers_import_finder_is_delivered_later(alarm_by_hand: None) -> None:
     """The finder of the layer's folder runs inside the function's imports: an alarm that lands
     in it waits, as anywhere in the layer (its fallback ``except`` would take the guard's
     exception, a ``TimeoutError``, for a folder it cannot read)."""
@@ -233,7 +241,7 @@ def first_step_put_off_in_logging() -> Iterator[guard.Guard]:
     handler.close()
 
 
-def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
+def test_alarm_inside_logging_waits_a_moment_then_fires(alarm_by_hand: None) -> None:
     """The main thread holds a log handler's lock (inside ``emit``): the guard's exception is not
     raised there (logging would swallow it, or the lock stay held) until ``BUSY_WAIT`` is up."""
     with first_step_put_off_in_logging() as g:
@@ -245,7 +253,7 @@ def test_alarm_inside_logging_waits_a_moment_then_fires() -> None:
     g.exit()
 
 
-def test_alarm_inside_an_import_waits_a_moment_then_fires() -> None:
+def test_alarm_inside_an_import_waits_a_moment_then_fires(alarm_by_hand: None) -> None:
     """The main thread is inside an import (a module's top level, under importlib's frames): the
     guard's first step, which imports its records module, waits until ``BUSY_WAIT`` is up."""
     namespace: dict = {}
@@ -283,7 +291,7 @@ def test_alarm_inside_an_sdk_attempt_past_its_cap_waits_for_the_cut() -> None:
     assert not guard.main_thread_busy(app)
 
 
-def test_each_step_gets_its_own_wait_while_busy() -> None:
+def test_each_step_gets_its_own_wait_while_busy(alarm_by_hand: None) -> None:
     """The first step waited in logging until its wait was nearly up, then an SDK cut fired it:
     the next step, landing in logging, waits again (its own ``BUSY_WAIT``)."""
     with first_step_put_off_in_logging() as g:
@@ -492,6 +500,26 @@ def test_the_guards_signal_just_before_the_function_sets_a_timer_stays_the_guard
     g.exit()
     remaining, interval = signal.getitimer(signal.ITIMER_REAL)
     assert 4.5 < remaining <= 5 and interval == 0  # the function's, left to it
+
+
+def test_the_functions_own_handler_never_runs_inside_the_layers_code() -> None:
+    """Its handler may raise (its own timeout): inside the layer's bookkeeping that would be
+    taken for the layer's failure, or leave it half done. Its timer's signal landing there is
+    delivered a moment later, in the function's code."""
+    ticks = own_sigalrm_handler()
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.01)  # the function's own
+        time.sleep(0.05)  # it came (held)
+        g.alarm._on_signal(signal.SIGALRM, frame_in(guard.__file__))  # as if inside the layer
+        assert ticks == []  # not there
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGALRM})
+    time.sleep(0.05)
+    assert len(ticks) == 1  # a moment later, once
+    g.exit()
 
 
 def test_margin_without_time_arms_nothing_and_warns_once(caplog: Any) -> None:
