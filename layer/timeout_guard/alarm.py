@@ -87,14 +87,13 @@ class Alarm:
         self._user_interval = 0.0
 
     def take(self) -> None:
-        """Install the guard's handler, remembering the function's handler and timer."""
-        now = time.monotonic()
+        """Install the guard's handler, remembering the function's handler; its timer is read
+        by the first :meth:`set_due` (as any timer that is not the alarm's)."""
         self._due = None
         self._busy_since = None
+        self._user_due = None
+        self._user_interval = 0.0
         self._saved_handler = signal.signal(signal.SIGALRM, self._on_signal)
-        remaining, interval = signal.getitimer(signal.ITIMER_REAL)
-        self._user_due = now + remaining if remaining > 0 else None
-        self._user_interval = interval if remaining > 0 else 0.0
         self.taken = True
 
     def set_due(self, due: Optional[float]) -> None:
@@ -184,7 +183,7 @@ class Alarm:
             self._user_due = now + self._user_interval if self._user_interval > 0 else None
         guard_due = self._due is not None and now >= self._due - EARLY
         if guard_due:
-            if self._must_wait(frame, now):
+            if in_layer or self._must_wait(frame, now):
                 self._due = now + RETRY_DELAY  # a moment later
                 guard_due = False
             else:
@@ -208,9 +207,8 @@ class Alarm:
         self._user_interval = interval if remaining > 0 else 0.0
 
     def _must_wait(self, frame: Optional[FrameType], now: float) -> bool:
-        """Never inside the layer itself; not inside ``busy()`` code, unless for too long."""
-        if frame is not None and frame.f_code.co_filename in self._own_files:
-            return True
+        """Not inside ``busy()`` code, unless for too long (never inside the layer itself:
+        :meth:`_deliver` checks that first)."""
         if self._busy is None or not self._busy(frame):
             return False
         if self._busy_since is None:
