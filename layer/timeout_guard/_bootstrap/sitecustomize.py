@@ -72,10 +72,12 @@ class Bundle:
     those statements. No module lock is taken: only the layer imports its own modules, from its
     start-up and its post-import hooks, each under the lock of the module it was called for.
 
-    A module is served only while its source file is there, as importlib serves a ``.pyc``
-    only beside its source: a layer missing a module behaves the same with or without the
-    bundle. The code names the source file where it really is (importlib does the same for a
-    ``.pyc``), so tracebacks and the guard's own-file checks see the real files.
+    A module is served only if its source file is there, as importlib serves a ``.pyc`` only
+    beside its source: a layer missing a module behaves the same with or without the bundle
+    (each folder's listing is read once, when the first of its modules is looked for: the layer
+    is read-only in Lambda; one ``listdir`` instead of a ``stat`` a module). The code names the
+    source file where it really is (importlib does the same for a ``.pyc``), so tracebacks and
+    the guard's own-file checks see the real files.
     """
 
     def __init__(self, package_dir, path, index, groups_start):
@@ -84,6 +86,7 @@ class Bundle:
         self._index = index
         self._groups_start = groups_start  # where the groups begin in the file
         self._folders = {}  # offset -> {module name: code}, each folder unmarshalled once
+        self._listings = {}  # folder -> (its entries, the start of its modules' cached paths)
 
     @classmethod
     def open(cls, package_dir):
@@ -128,13 +131,30 @@ class Bundle:
             return None
         relative, is_package = entry[:2]
         origin = os.path.join(self._package_dir, relative)
-        if not os.path.isfile(origin):
+        folder, _, file_name = origin.rpartition(os.sep)
+        listing = self._listings.get(folder) or self._list(folder)
+        if file_name not in listing[0]:
             return None
         spec = _frozen_importlib.ModuleSpec(fullname, self, origin=origin, is_package=is_package)
         spec.has_location = True  # __file__ is the source file
+        spec.cached = listing[1] + file_name[: -len(".py")] + listing[2]  # as importlib's
         if is_package:
             spec.submodule_search_locations = [os.path.dirname(origin)]
         return spec
+
+    def _list(self, folder):
+        """The entries of one of the package's folders (read once: /opt is read-only), and how
+        importlib names its modules' cached bytecode: ``cache_from_source`` of any module there
+        is the same head and tail around the module's name (one call per folder, not one per
+        module: about 2 µs each)."""
+        try:
+            entries = frozenset(os.listdir(folder))
+        except OSError:
+            entries = frozenset()
+        probe = _frozen_importlib_external.cache_from_source(os.path.join(folder, "_.py"))
+        head, _, tail = probe.rpartition(os.sep + "_")
+        listing = self._listings[folder] = (entries, head + os.sep, tail)
+        return listing
 
     def create_module(self, spec):
         return None  # the default module
