@@ -13,6 +13,7 @@ Start-up modules (this one, ``post_import``, ``bootstrap``, ``guard``, ``alarm``
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -173,27 +174,26 @@ def read_timeout_table(raw: str) -> dict[str, Optional[float]]:
 # --- the settings ------------------------------------------------------------------------------
 
 
-class _Reader:
-    """Reads variables from one environment mapping, warning once per bad variable."""
-
-    def __init__(self, environ: Mapping[str, str]) -> None:
-        self.environ = environ
-
-    def __call__(
-        self, name: str, parse: Callable[[str], T], default: T, default_text: str = ""
-    ) -> T:
-        raw = self.environ.get(name)
-        if raw is None or raw.strip() == "":
-            return default  # empty means unset, as for any Lambda variable
-        try:
-            return parse(raw.strip())
-        except (ValueError, TypeError):
-            expected = getattr(parse, "expected", "a valid value")
-            warn(
-                f"{name}={raw!r} is not valid ({expected}); "
-                f"using the default {default_text or repr(default)}"
-            )
-            return default
+def read(
+    environ: Mapping[str, str],
+    name: str,
+    parse: Callable[[str], T],
+    default: T,
+    default_text: str = "",
+) -> T:
+    """Variable ``name`` of ``environ`` parsed, or ``default`` (unset, empty, or bad: warned)."""
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default  # empty means unset, as for any Lambda variable
+    try:
+        return parse(raw.strip())
+    except (ValueError, TypeError):
+        expected = getattr(parse, "expected", "a valid value")
+        warn(
+            f"{name}={raw!r} is not valid ({expected}); "
+            f"using the default {default_text or repr(default)}"
+        )
+        return default
 
 
 class Settings:
@@ -203,7 +203,7 @@ class Settings:
     """
 
     def __init__(self, environ: Optional[Mapping[str, str]] = None) -> None:
-        get = _Reader(os.environ if environ is None else environ)
+        get = functools.partial(read, os.environ if environ is None else environ)
         # None: 10 % of the remaining time at invocation start, clamped to 500-3000 ms.
         self.margin_ms: Optional[int] = get(
             "TIMEOUT_GUARD_MARGIN_MS", margin_ms, None, "(10% of the remaining time, 500-3000 ms)"
