@@ -10,6 +10,8 @@ checked here, by the interpreter it is for.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import inspect
 import json
 import marshal
@@ -19,6 +21,7 @@ import sys
 import textwrap
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import mode_params, write_function
@@ -52,6 +55,53 @@ def bytecode_tags(zip_path: Path) -> set[str]:
     with zipfile.ZipFile(zip_path) as archive:
         names = archive.namelist()
     return {n.rsplit(".", 2)[-2] for n in names if n.endswith((".pyc", ".bundle"))}
+
+
+@functools.cache
+def build_layer() -> Any:
+    """tools/build_layer.py as a module (its compile step's shared pieces)."""
+    spec = importlib.util.spec_from_file_location("build_layer", REPO / "tools" / "build_layer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_modules_are_compiled_without_their_functions_annotations_only():
+    namespace: dict = {}
+    exec(build_layer().WITHOUT_ANNOTATIONS, namespace)
+    source = textwrap.dedent(
+        """
+        from __future__ import annotations
+        LIMIT: int = 3
+
+        class Box:
+            size: int = 2
+
+            def grow(self, by: int = 1, *more: int, to: str = "x", **kw: float) -> Box:
+                local: list[int] = [by, *more]
+                return (self.size + sum(local), to, kw)
+
+        async def wait(seconds: float) -> None:
+            return None
+
+        def plain(a, b=2):
+            return lambda c: a + b + c
+        """
+    )
+    stripped: dict = {}
+    exec(compile(namespace["without_annotations"](source), "<m>", "exec"), stripped)
+    original: dict = {}
+    exec(compile(source, "<m>", "exec"), original)
+    box, original_box = stripped["Box"], original["Box"]
+    assert original_box.grow.__annotations__  # there was something to strip
+    for function in (box.grow, stripped["wait"], stripped["plain"]):
+        assert function.__annotations__ == {}
+    assert box.__annotations__ == original_box.__annotations__ == {"size": "int"}
+    assert stripped["__annotations__"] == original["__annotations__"] == {"LIMIT": "int"}
+    assert box().grow(1, 2, to="y", z=1.0) == original_box().grow(1, 2, to="y", z=1.0)
+    assert box.grow.__defaults__ == original_box.grow.__defaults__
+    assert box.grow.__kwdefaults__ == original_box.grow.__kwdefaults__
+    assert stripped["plain"](1)(3) == 6
 
 
 def read_index(data: bytes) -> tuple[dict, int]:
@@ -155,7 +205,11 @@ def test_unknown_version_is_refused(tmp_path):
 # an unchecked-hash pyc of the bootstrap's source, and each module of its bundle the compilation
 # of the shipped source, by this interpreter; then the bootstrap starts the layer as `site` does
 # and the package imports with no .py of the layer opened (the bytecode is what runs).
-CHECK_BYTECODE = inspect.getsource(read_index) + inspect.getsource(read_bundle) + textwrap.dedent(
+CHECK_BYTECODE = (
+    build_layer().WITHOUT_ANNOTATIONS
+    + inspect.getsource(read_index)
+    + inspect.getsource(read_bundle)
+) + textwrap.dedent(
     """
     import importlib.util, json, marshal, os, sys
 
@@ -164,16 +218,17 @@ CHECK_BYTECODE = inspect.getsource(read_index) + inspect.getsource(read_bundle) 
     boot = os.path.join(package, "_bootstrap", "sitecustomize.py")
     checked = []
 
-    def compiled(path):
+    def compiled(path, strip=True):  # the package's modules lose their functions' annotations
         with open(path, "rb") as f:
             source = f.read()
-        return source, compile(source, path, "exec", dont_inherit=True, optimize=2)
+        tree = without_annotations(source) if strip else source
+        return source, compile(tree, path, "exec", dont_inherit=True, optimize=2)
 
     pyc_path = importlib.util.cache_from_source(boot)
     if os.path.exists(pyc_path):
         with open(pyc_path, "rb") as f:
             data = f.read()
-        source, expected = compiled(boot)
+        source, expected = compiled(boot, strip=False)
         assert data[:4] == importlib.util.MAGIC_NUMBER
         assert int.from_bytes(data[4:8], "little") == 0b01  # hash-based, unchecked
         assert data[8:16] == importlib.util.source_hash(source)
