@@ -90,7 +90,7 @@ BOOTSTRAP = "_bootstrap/sitecustomize.py"
 # Modules the layer imports only when the guard first fires (guard._load_later): bundled apart from
 # their folder, so that a cold start does not unmarshal them (tests/packaging checks that the
 # start-up leaves them unimported).
-LOADED_WHEN_FIRED = ("records", "stuck")
+LOADED_WHEN_FIRED = ("firing", "records", "stuck")
 
 # Run by each interpreter (see compile_package): {"prefix": ..., "bootstrap": relative path,
 # "sources": {relative path: source}} on stdin; on stdout {"pycs": {the bootstrap's relative
@@ -167,10 +167,12 @@ for folder, members in sorted(folders.items()):
     blob = marshal.dumps({name: code for name, (_, _, code) in members.items()})
     for name, (rel, is_package, _) in members.items():
         # What Bundle loads before the module runs: the package's other modules it imports at
-        # its top, bar its own packages (imported before it) and those loaded when fired.
+        # its top, bar its own packages (imported before it) and, for a start-up module, those
+        # loaded when fired.
+        later = request["later"] if name not in request["later"] else ()
         first = []
         for other in imported[name]:
-            if (other in modules and other not in first and other not in request["later"]
+            if (other in modules and other not in first and other not in later
                     and not name.startswith(other + ".")):
                 first.append(other)
         index[name] = (rel, is_package, offset, len(blob), tuple(first))

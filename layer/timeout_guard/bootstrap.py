@@ -24,12 +24,12 @@ if TYPE_CHECKING:
 MARK = "__timeout_guard__"
 
 # The layer's files an alarm must never land in (it is delivered a moment later instead): the
-# modules say so themselves. post_import runs inside the function's imports (the finder of the
-# layer's folder, the hooked loaders), where a guard's exception could be taken for the
-# finder's own error.
+# modules say so themselves (the guard's steps' module too, loaded when it first fires).
+# post_import runs inside the function's imports (the finder of the layer's folder, the hooked
+# loaders), where a guard's exception could be taken for the finder's own error.
 OWN_FILES = {
     module.__file__ for module in (sys.modules[__name__], alarm, guard, invocation, post_import)
-}
+} | {guard.FIRING_FILE}
 
 
 # Said once when the runtime client is not one the layer can wrap; the function runs as is.

@@ -2,17 +2,11 @@
 
 For each invocation the guard makes a :class:`Deadline` from
 ``context.get_remaining_time_in_millis()`` and a margin, and takes the alarm
-(:mod:`timeout_guard.alarm`) for its steps, each at most once:
-
-1. :meth:`Deadline.fire` at ``deadline - margin``: one ERROR record (request id, remaining and
-   elapsed ms, margin, where the function was and its stack), the ``TIMEOUT_GUARD_ON_TIMEOUT``
-   callbacks, then (action ``raise``) :class:`~timeout_guard.LambdaTimeoutError` in the handler;
-2. :meth:`Deadline.check_stuck` every ``margin/20`` from then on (action ``raise``; planned
-   when it fires): a handler that caught the error, went on past the frame that caught it and
-   got stuck again (a batch processor's next record) gets it again;
-3. :meth:`Deadline.raise_again` at ``deadline - margin/2`` (action ``raise``): the handler
-   caught the error and is still running;
-4. :meth:`Deadline.last_word` just before the hard deadline: one last ERROR record.
+(:mod:`timeout_guard.alarm`) for its steps, each at most once: fire at ``deadline - margin``
+(a record, the callbacks, :class:`~timeout_guard.LambdaTimeoutError` in the handler), look for
+a handler stuck again every ``margin/20`` after that, raise again at ``deadline - margin/2``,
+a last word just before the hard deadline. What each step does is :mod:`timeout_guard.firing`,
+imported when the guard first fires: an invocation that ends in time runs only this module.
 
 Once the guard has fired, whatever exception the handler ends with is reported as
 ``LambdaTimeoutError`` (:meth:`Guard.replacement`). SDK attempts may run until the next step
@@ -23,8 +17,7 @@ Platform modes (README "Where it runs", :mod:`timeout_guard.modes`):
 
 * Lambda Managed Instances (``AWS_LAMBDA_MAX_CONCURRENCY``): each worker process has its own
   guard, made after the fork. Nothing kills a timed-out invocation there, so after the last
-  word :meth:`Deadline.raise_past_deadline` raises again every ``PAST_DEADLINE_EVERY_MS``
-  until the handler returns.
+  word the guard raises again every ``PAST_DEADLINE_EVERY_MS`` until the handler returns.
 * Handlers run in threads (``AWS_LAMBDA_CONCURRENCY_MODE=thread|hybrid``, or any call off the
   main thread): ``SIGALRM`` cannot reach them; the deadline is kept per thread for the SDK
   side only, no alarm, no raise (warned once).
@@ -37,10 +30,10 @@ Platform modes (README "Where it runs", :mod:`timeout_guard.modes`):
 The signal handler does no network I/O and takes no lock the interrupted code could hold,
 other than logging's re-entrant ones (waited for briefly if another thread holds them; see
 :mod:`timeout_guard.records`); its steps wait a moment while the main thread is inside logging
-or an import (:func:`main_thread_busy`). The records and the stuck checks are imported when
-the guard first fires, not at start-up (:func:`_load_later`). A process forked during an
-invocation (``multiprocessing``) forgets it in the child: neither the guard's records nor its
-exception belong there.
+or an import (:func:`main_thread_busy`). The steps, the records and the stuck checks are
+imported when the guard first fires, not at start-up (:func:`_load_later`). A process forked
+during an invocation (``multiprocessing``) forgets it in the child: neither the guard's records
+nor its exception belong there.
 """
 
 from __future__ import annotations
@@ -54,9 +47,10 @@ import time
 import weakref
 
 from . import LambdaTimeoutError, invocation
-from .alarm import Alarm
+from ._startup import layer_broken
+from .alarm import Alarm, raised_in_the_function
 from .margin import auto_margin_ms, instrumentation_flush_ms
-from .modes import durable_invocation, handlers_in_threads, managed_instances, user_thread_frame
+from .modes import durable_invocation, handlers_in_threads, managed_instances
 from .settings import Settings, warn
 
 TYPE_CHECKING = False  # no typing import at start-up; annotations only
@@ -71,10 +65,9 @@ PAST_DEADLINE_EVERY_MS = 1000  # Managed Instances: past the deadline, raise aga
 # Between firing and deadline - margin/2 the handler is looked at every margin/STUCK_CHECKS.
 STUCK_CHECKS = 20
 IMPORT_ROOM = 200  # frames the import of a module loaded later may use above the recursion limit
-# An SDK attempt cut at its cap ends a little before the firing time (sdk.attempts.SAFETY, and
-# CUT_SLACK in judging it cut): the guard waits for that time, so the function's error never
-# arrives before deadline - margin. A cut further from it fires at once. Above SAFETY, with room.
-CUT_EARLY_MAX = 0.1
+# The steps' module, loaded when the guard first fires: its file (for the alarm's list of the
+# layer's own files, bootstrap.OWN_FILES) without importing it.
+FIRING_FILE = os.path.join(os.path.dirname(__file__), "firing.py")
 
 
 def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., Any]]]:
@@ -104,9 +97,10 @@ def resolve_callbacks(names: tuple[str, ...]) -> list[tuple[str, Callable[..., A
 
 def _load_later(name: str) -> ModuleType:
     """``timeout_guard.<name>``: a module the layer imports when it first needs it (the guard
-    fires, or the layer fails), not at start-up. :mod:`timeout_guard.records` and
-    :mod:`timeout_guard.stuck` are a fifth of the code the hook would otherwise load on every
-    cold start (``tools/build_layer.py`` bundles them apart: ``LOADED_WHEN_FIRED``).
+    fires, or the layer fails), not at start-up. :mod:`timeout_guard.firing`,
+    :mod:`timeout_guard.records` and :mod:`timeout_guard.stuck` are more than a quarter of the
+    code the hook would otherwise load on every cold start (``tools/build_layer.py`` bundles
+    them apart: ``LOADED_WHEN_FIRED``).
 
     When the guard first fires, this import runs in the signal handler: never inside another
     import (the alarm waits, :func:`main_thread_busy`), and with ``IMPORT_ROOM`` frames above the
@@ -156,15 +150,14 @@ def main_thread_busy(frame: Optional[FrameType]) -> bool:
 
 
 class Step:
-    """One thing the guard does at one moment of an invocation."""
+    """One thing the guard does at one moment of an invocation: the function of
+    :mod:`timeout_guard.firing` so named, run with the deadline and the interrupted frame."""
 
-    __slots__ = ("bounds_sdk", "due", "run")
+    __slots__ = ("bounds_sdk", "due", "name")
 
-    def __init__(
-        self, due: float, run: Callable[[Optional[FrameType]], None], bounds_sdk: bool = True
-    ) -> None:
+    def __init__(self, due: float, name: str, bounds_sdk: bool = True) -> None:
         self.due = due  # time.monotonic()
-        self.run = run
+        self.name = name
         self.bounds_sdk = bounds_sdk  # SDK attempts end before it (a check does not cut them)
 
 
@@ -196,19 +189,13 @@ class Deadline:
         # Raise in the handler: not in a durable execution (the SDK's main thread only waits).
         self.raises = guard.settings.action == "raise" and not self.durable
         self.steps: list[Step] = []
-        self.watch: Optional[StuckWatch] = None  # made when it fires (:meth:`_watch`)
+        self.watch: Optional[StuckWatch] = None  # made when it fires
         if margin_ms is not None:
             last_gap = min(LAST_WORD_MS, margin_ms / 4) / 1000
-            self.steps.append(Step(self.lambda_deadline - margin_ms / 1000, self.fire))
+            self.steps.append(Step(self.lambda_deadline - margin_ms / 1000, "fire"))
             if self.raises:
-                self.steps.append(Step(self.lambda_deadline - margin_ms / 2000, self.raise_again))
-            self.steps.append(Step(self.lambda_deadline - last_gap, self.last_word))
-
-    def _watch(self) -> StuckWatch:
-        """After firing: did the handler go on and get stuck again?"""
-        if self.watch is None:
-            self.watch = _load_later("stuck").StuckWatch()
-        return self.watch
+                self.steps.append(Step(self.lambda_deadline - margin_ms / 2000, "raise_again"))
+            self.steps.append(Step(self.lambda_deadline - last_gap, "last_word"))
 
     # --- read and reported by the SDK side -----------------------------------------------------
 
@@ -224,29 +211,24 @@ class Deadline:
         return min(due, self.lambda_deadline) - time.monotonic()
 
     def sdk_attempt_cut(self, error: Optional[BaseException] = None) -> None:
-        """An SDK attempt ended at the firing time: fire now (one record, the callbacks), without
-        raising; the SDK raises its own ``error``, which the invocation then reports as the
-        cause. A handler that catches it, goes on and gets stuck is raised in, as after the
-        guard's own error (the stuck checks watch ``error``'s catching frame).
+        """An SDK attempt ended at the firing time: fire now, without raising
+        (:func:`timeout_guard.firing.attempt_cut`).
 
         Only from the main thread: a worker thread's call leaves the alarm to interrupt the
         main thread on time.
         """
         if threading.current_thread() is not threading.main_thread():
             return
-        if self.fired or not self.steps or self.steps[0].run != self.fire:
+        if self.fired or not self.steps or self.steps[0].name != "fire":
+            return
+        firing = self._firing()
+        if firing is None:
             return
         try:
-            step = self.steps.pop(0)
-            self.guard.alarm.set_due(self.next_step_due())
-            early = step.due - time.monotonic()
-            if 0 < early <= CUT_EARLY_MAX:  # the attempt ended a few ms early: fire on time
-                time.sleep(early)
-            self.fire(sys._getframe(1), interrupt=False)
-            if self.raises and error is not None:
-                self._watch().raised = error
-                self._plan_checks()
+            firing.attempt_cut(self, error)
         except Exception as failure:
+            if raised_in_the_function(failure):
+                raise  # a SIGALRM handler's, raised while the guard fired: the function's
             _load_later("records").log_failure("firing at an SDK attempt's cut failed", failure)
 
     # --- the steps -----------------------------------------------------------------------------
@@ -260,91 +242,22 @@ class Deadline:
             return
         step = self.steps.pop(0)
         self.guard.alarm.set_due(self.next_step_due())
-        step.run(frame)
+        firing = self._firing()
+        if firing is not None:
+            getattr(firing, step.name)(self, frame)
 
-    def fire(self, frame: Optional[FrameType], interrupt: bool = True) -> None:
-        self.fired = True
-        now = time.monotonic()
-        entry = None
-        if self.durable:  # where the user's code is, not the SDK's wait in the main thread
-            user_frame, entry = user_thread_frame(self.guard.handler)
-            frame = user_frame or frame
-        records = _load_later("records")
-        records.log_pre_timeout(
-            request_id=self.request_id,
-            remaining_ms=(self.lambda_deadline - now) * 1000,
-            elapsed_ms=(now - self.started) * 1000,
-            margin_ms=self.margin_ms,
-            stopping=self.raises,
-            frame=frame,
-            entry=entry,
-            why_not=records.DURABLE if self.durable else records.ACTION_LOG,
-        )
-        for name, callback in self.guard.callbacks:
-            try:
-                callback(self.event, self.context)
-            except Exception as error:
-                records.log_callback_failed(name, error)
-        if interrupt and self.raises:
-            self._plan_checks()
-            self._raise()
-
-    def _plan_checks(self) -> None:
-        """From now until the next raise (at deadline - margin/2), a check every margin/20."""
-        if not self.steps:
-            return
-        every = self.margin_ms / 1000 / STUCK_CHECKS
-        now, until = time.monotonic(), self.steps[0].due - every / 2
-        dues = [now + n * every for n in range(1, STUCK_CHECKS // 2)]
-        self.steps[0:0] = [Step(due, self.check_stuck, False) for due in dues if due < until]
-        self.guard.alarm.set_due(self.next_step_due())
-
-    def check_stuck(self, frame: Optional[FrameType]) -> None:
-        """The handler caught the error and went on: raise again if it got stuck again
-        (:mod:`timeout_guard.stuck` says when)."""
-        half_a_check = self.margin_ms / 1000 / STUCK_CHECKS / 2  # closer: a late alarm's check
-        if self._watch().stuck_again(frame, half_a_check):
-            self._raise()
-
-    def raise_again(self, frame: Optional[FrameType]) -> None:
-        self._raise()
-
-    def _raise(self) -> None:
-        error = self._watch().raised = self.timeout_error()
-        raise error
-
-    def last_word(self, frame: Optional[FrameType]) -> None:
-        now = time.monotonic()
-        caught = self.fired and self.raises
-        again = self.guard.managed and self.raises
-        _load_later("records").log_last_word(
-            (self.lambda_deadline - now) * 1000,
-            caught,
-            frame,
-            raising_every_ms=PAST_DEADLINE_EVERY_MS if again else None,
-        )
-        if again:
-            self.steps.append(Step(self.lambda_deadline, self.raise_past_deadline))
-            self.guard.alarm.set_due(self.next_step_due())
-
-    def raise_past_deadline(self, frame: Optional[FrameType]) -> None:
-        """Managed Instances: nothing stops a timed-out invocation, so raise until it returns."""
-        self.steps.append(
-            Step(time.monotonic() + PAST_DEADLINE_EVERY_MS / 1000, self.raise_past_deadline)
-        )
-        self.guard.alarm.set_due(self.next_step_due())
-        self._raise()
-
-    def timeout_error(self, cause: Optional[BaseException] = None) -> LambdaTimeoutError:
-        """The error the invocation ends with; names the handler's own error if it had one."""
-        ran_ms = self.lambda_deadline - self.margin_ms / 1000 - self.started
-        message = (
-            f"Function stopped {self.margin_ms} ms before the Lambda timeout "
-            f"(TIMEOUT_GUARD_MARGIN_MS); it was still running after {ran_ms * 1000:.0f} ms"
-        )
-        if cause is not None:
-            message += f"; then it raised {type(cause).__name__}: {cause}"
-        return LambdaTimeoutError(message)
+    def _firing(self) -> Optional[ModuleType]:
+        """The steps' module, or None if the layer's files lack it (a damaged layer): the
+        guard then stops for this invocation, which runs on as without the layer."""
+        try:
+            return _load_later("firing")
+        except ImportError as error:
+            if raised_in_the_function(error):
+                raise
+            self.steps = []
+            self.guard.alarm.set_due(None)
+            layer_broken("the pre-timeout hook", error)
+            return None
 
 
 class Guard:
@@ -446,8 +359,8 @@ class Guard:
             _load_later("records").log_failure("pre-timeout timer not disarmed cleanly", error)
         deadline, self.current = self.current, None
         if deadline is not None:
-            # Steps hold the deadline's bound methods: without this the deadline would be a
-            # reference cycle, freed only by a garbage collection (tens of µs, every few calls).
+            # Over: a thread of the function that still holds it sees no step and no data of the
+            # invocation's (the event, the context, the frames the stuck checks kept).
             deadline.steps = []
             deadline.event = deadline.context = None
             if deadline.watch is not None:
@@ -476,7 +389,8 @@ class Guard:
             return None
         if not deadline.raises:
             return None
-        return deadline.timeout_error(error).with_traceback(error.__traceback__)
+        replacement = _load_later("firing").timeout_error(deadline, error)
+        return replacement.with_traceback(error.__traceback__)
 
     def _on_alarm(self, frame: Optional[FrameType]) -> None:
         deadline = self.current

@@ -279,6 +279,35 @@ DAMAGED = {
 DROP_ROOTS_READ = "--bounding-set=-dac_override,-dac_read_search"
 
 
+@pytest.mark.parametrize("missing", ["firing.py", "records.py"])
+def test_layer_missing_what_it_loads_when_the_guard_fires(make_lambda, tmp_path, missing):
+    """The modules the guard imports when it first fires are gone (a damaged layer): when it
+    would fire, the function runs on as without the layer, to Lambda's own timeout, and one
+    WARNING line says why; the guard's import error never reaches the function."""
+    opt = unpack_layer(LAYER_ZIP, tmp_path / "opt", read_only=False)
+    (opt / PKG / missing).unlink()
+    marker = tmp_path / "marker"
+    try:
+        fn = make_lambda(
+            FUNCTIONS,
+            "app.sleeping",
+            opt_dir=opt,
+            exec_wrapper=str(opt / "timeout-guard"),
+            env={"TIMEOUT_GUARD_MARGIN_MS": str(MARGIN_MS)},
+            timeout=TIMEOUT,
+        )
+        result = fn.invoke({"marker": str(marker)})
+    finally:
+        make_writable(opt)
+    assert result.status == "timeout", result.logs  # Lambda's kill: the guard did not fire
+    assert not marker.exists()  # nothing was raised in the handler
+    warnings = _warnings(result.logs)
+    assert len(warnings) == 1, result.logs
+    assert "incomplete or unreadable (ModuleNotFoundError" in warnings[0], warnings
+    assert "the pre-timeout hook" in warnings[0], warnings
+    assert _records(result.logs) == [], result.logs
+
+
 @pytest.mark.parametrize("case", list(DAMAGED))
 def test_damaged_layer(make_lambda, tmp_path, case):
     how, path, sdk_active, hook_active = DAMAGED[case]

@@ -18,6 +18,7 @@ import pytest
 from timeout_guard import (
     LambdaTimeoutError,
     alarm,
+    firing,
     guard,
     invocation,
     post_import,
@@ -78,7 +79,7 @@ def test_steps_are_at_margin_half_margin_and_just_before_the_deadline() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
     deadline = g.current
-    assert [s.run.__name__ for s in deadline.steps] == ["fire", "raise_again", "last_word"]
+    assert [s.name for s in deadline.steps] == ["fire", "raise_again", "last_word"]
     dues = [deadline.lambda_deadline - s.due for s in deadline.steps]
     assert dues == pytest.approx([0.5, 0.25, 0.1], abs=1e-6)
     assert 9.0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 9.5  # armed for the first step
@@ -88,15 +89,15 @@ def test_steps_are_at_margin_half_margin_and_just_before_the_deadline() -> None:
 def test_action_log_has_no_raise_again_step() -> None:
     g = make_guard(TIMEOUT_GUARD_ACTION="log")
     g.enter({}, Context(10_000))
-    assert [s.run.__name__ for s in g.current.steps] == ["fire", "last_word"]
+    assert [s.name for s in g.current.steps] == ["fire", "last_word"]
     g.exit()
 
 
 def _stuck_here(deadline: guard.Deadline) -> None:
     """Two checks a check interval apart seeing the caller at the same spot (blocked there)."""
-    deadline.check_stuck(sys._getframe(1))
+    firing.check_stuck(deadline, sys._getframe(1))
     time.sleep(deadline.margin_ms / 1000 / guard.STUCK_CHECKS)
-    deadline.check_stuck(sys._getframe(1))
+    firing.check_stuck(deadline, sys._getframe(1))
 
 
 def _fire(g: guard.Guard) -> None:
@@ -124,7 +125,7 @@ def test_checks_are_planned_when_the_guard_fires_until_half_the_margin() -> None
     before = time.monotonic()
     _fire_and_catch(g)
     after = time.monotonic()
-    names = [s.run.__name__ for s in deadline.steps]
+    names = [s.name for s in deadline.steps]
     assert names == ["check_stuck"] * 9 + ["raise_again", "last_word"]
     # Every margin/20 from the moment it fired (after its record: somewhere in [before, after],
     # however long a busy machine made that record take).
@@ -145,8 +146,8 @@ def test_a_handler_stuck_again_after_catching_gets_the_error_again() -> None:
     g = make_guard()
     g.enter({}, Context(10_000))
     _fire_and_catch(g)
-    g.current.check_stuck(sys._getframe())
-    g.current.check_stuck(sys._getframe())  # a late alarm right after the last check: not yet
+    firing.check_stuck(g.current, sys._getframe())
+    firing.check_stuck(g.current, sys._getframe())  # a late alarm right after the last: not yet
     with pytest.raises(LambdaTimeoutError):
         _stuck_here(g.current)
     g.exit()
@@ -168,11 +169,11 @@ def test_no_check_raises_on_progress_or_in_an_sdk_attempt() -> None:
     g.enter({}, Context(10_000))
     _fire_and_catch(g)
     deadline = g.current
-    deadline.check_stuck(sys._getframe())
-    deadline.check_stuck(sys._getframe())  # another instruction: it moves, left alone
+    firing.check_stuck(deadline, sys._getframe())
+    firing.check_stuck(deadline, sys._getframe())  # another instruction: it moves, left alone
     sdk_frame = frame_in(stuck.SDK_DIR + "attempts.py")
     for _ in range(2):
-        deadline.check_stuck(sdk_frame)  # an SDK attempt ends by its own deadline
+        firing.check_stuck(deadline, sdk_frame)  # an SDK attempt ends by its own deadline
     g.exit()
 
 
@@ -207,7 +208,7 @@ def test_alarm_inside_the_layer_is_delivered_later_not_raised(alarm_by_hand: Non
     landed = time.monotonic()
     g.alarm._on_signal(signal.SIGALRM, frame_in(guard.__file__))  # lands inside the layer
     assert not g.current.fired
-    assert g.current.steps[0].run == g.current.fire  # still to come
+    assert g.current.steps[0].name == "fire"  # still to come
     assert landed < g.alarm._due <= time.monotonic() + alarm.RETRY_DELAY  # a moment later
     g.exit()
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
@@ -298,10 +299,10 @@ def test_each_step_gets_its_own_wait_while_busy(alarm_by_hand: None) -> None:
         g.alarm._busy_since -= alarm.BUSY_WAIT
         invocation.attempt_cut()  # fires, no raise; the next step is raise_again
         assert g.current.fired
-        assert g.current.steps[0].run == g.current.raise_again
+        assert g.current.steps[0].name == "raise_again"
         make_due_now(g)
         g.alarm._on_signal(signal.SIGALRM, frame_in("/var/task/app.py"))  # waits: no raise
-        assert g.current.steps[0].run == g.current.raise_again
+        assert g.current.steps[0].name == "raise_again"
     g.exit()
 
 
@@ -327,11 +328,35 @@ def test_sdk_cut_in_a_worker_thread_does_not_fire() -> None:
     worker = threading.Thread(target=invocation.attempt_cut)
     worker.start()
     worker.join()
-    assert not g.current.fired and g.current.steps[0].run == g.current.fire
+    assert not g.current.fired and g.current.steps[0].name == "fire"
     invocation.attempt_cut()  # the main thread's own SDK call fires it, without raising
     assert g.current.fired
     assert 9.0 < invocation.seconds_left() <= 10 - 0.25
     g.exit()
+
+
+@pytest.mark.parametrize("raised", ["the guard's", "the layer's own"])
+def test_an_error_while_firing_at_an_sdk_cut(monkeypatch: pytest.MonkeyPatch, raised: str) -> None:
+    """Firing at an SDK attempt's cut is the layer's code, and fails open; but an error a
+    SIGALRM handler raised while it ran (here: the guard's, at its next step) is the
+    function's, and goes through."""
+    error = LambdaTimeoutError("the next step") if raised == "the guard's" else RuntimeError()
+
+    def record_interrupted(**fields: Any) -> None:
+        raise error
+
+    monkeypatch.setattr(firing, "log_pre_timeout", record_interrupted)
+    g = make_guard()
+    g.enter({}, Context(10_000))
+    try:
+        if raised == "the guard's":
+            with pytest.raises(LambdaTimeoutError, match="the next step"):
+                invocation.attempt_cut()
+        else:
+            invocation.attempt_cut()  # no error: the SDK raises its own next
+        assert g.current.fired
+    finally:
+        g.exit()
 
 
 def test_an_sdk_attempt_cut_a_little_early_fires_at_the_planned_time_not_before() -> None:
@@ -367,7 +392,7 @@ def test_a_handler_stuck_after_catching_an_sdk_cut_gets_the_guard_error() -> Non
     record()
     signal.setitimer(signal.ITIMER_REAL, 0)  # the checks by hand below, not by the real timer
     assert deadline.fired
-    assert [s.run.__name__ for s in deadline.steps] == ["check_stuck"] * 9 + [
+    assert [s.name for s in deadline.steps] == ["check_stuck"] * 9 + [
         "raise_again",
         "last_word",
     ]
