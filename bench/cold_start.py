@@ -45,6 +45,12 @@ from common import (
 from locallambda import LocalLambda
 
 FUNCTIONS_MEASURED = {"empty": "no imports at init", "with_boto3": "imports boto3 at init"}
+# Rounds per function, as a multiple of the step's ``runs``. A start that imports boto3 takes
+# five times as long, and its CPU time is heavy-tailed on some of these VMs: on 2026-12-05 (an
+# Intel Xeon VM, idle) 57 of 100 paired differences were beyond +-5 ms for with_boto3, 11 of 100
+# for empty, so 200 pairs left its median's 95 % interval 3.6 ms wide. Twice the pairs narrow
+# it by about 1.4.
+RUNS_FACTOR = {"empty": 1, "with_boto3": 2}
 TARGET_MS = 1.5  # median added, CPU time (and wall clock when the machine is idle)
 TARGET_CI_MS = 3.0  # the 95 % interval's upper end stays below this
 BUSY_LOAD = 1.0  # 1-minute load average at the start above which wall clock is not judged
@@ -202,7 +208,7 @@ def measure(
                     for _ in range(2):
                         _fresh_start(fn)
                 samples = {name: {"wall": [], "cpu": []} for name in arms}
-                for i in range(runs):
+                for i in range(runs * RUNS_FACTOR[function]):
                     for name in _order(arms, i):
                         wall, cpu = _fresh_start(fns[name])
                         samples[name]["wall"].append(wall)
@@ -384,7 +390,10 @@ def miss_reason(results: dict[str, Any]) -> str:
 def table(results: dict[str, Any]) -> list[str]:
     layers = [a for a in results["arms"] if a != BASELINE]
     lines = [
-        f"{results['runs']} runs per cell and arm, interleaved (the order rotates each round; "
+        "Runs per cell and arm: "
+        + ", ".join(f"{RUNS_FACTOR[f] * results['runs']} for {f}" for f in FUNCTIONS_MEASURED)
+        + " (the boto3 starts' CPU time is heavy-tailed on some of these VMs: `RUNS_FACTOR`), "
+        "interleaved (the order rotates each round; "
         "added = median of the paired differences, with or without the layer in the same "
         "round, and its 95% bootstrap interval over the pairs); "
         "spawn of the replica bootstrap to the first `/next`: wall clock, and CPU time of the "
