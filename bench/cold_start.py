@@ -369,16 +369,17 @@ def miss_reason(results: dict[str, Any]) -> str:
         )
     text += (
         " The rest is loading the layer's modules from its bytecode bundle and running them "
-        "(12 modules by the time the handler is loaded, 8 more when botocore is imported). "
+        "(10 modules by the time the handler is loaded, 7 more when botocore is imported). "
         "Bytecode shipped for: "
         f"{', '.join(results['bytecode']) or 'none'}; an interpreter without it compiles the "
         "layer's modules at every cold start (compile() alone: about 7 ms for the start-up "
         "modules and 6 more for the botocore patch on this machine). What is left is "
         "unmarshalling the modules' code and running their bodies for the first time in a "
         "cold process: less code on the start-up path; the wrapper's exec is the floor of an "
-        "exec wrapper. Intervals are wide on this 2-core VM: about a quarter of the starts that "
-        "import boto3 take 10-80 ms more CPU time, each on its own, even on an idle machine, so "
-        "with 200 pairs the boto3 cells' medians in ms are within the noise. Section 1b counts "
+        "exec wrapper. Intervals are wide on these 2-core VMs: a quarter to a half of the starts "
+        "that import boto3 take 5-80 ms more CPU time, each on its own, even on an idle "
+        "machine, so even with twice the pairs the boto3 cells' medians in ms move by tenths of "
+        "a millisecond from one run to the next. Section 1b counts "
         "what the layer adds there in instructions: that, not these medians, is the boto3 "
         "cells' cost."
     )
