@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from locallambda.layers import make_read_only, make_writable, seal, unseal
 from timeout_guard import LambdaTimeoutError
 from timeout_guard.post_import import PackageWatcher
 
@@ -281,6 +282,38 @@ def test_invalidate_caches_has_the_listed_folder_read_again(
     importlib.invalidate_caches()
     spec = importlib.util.find_spec("added_late")
     assert spec is not None and spec.origin == str(folder / "added_late.py")
+
+
+def test_a_folder_this_process_cannot_change_is_listed_once(
+    watcher: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """As Lambda's read-only /opt: no ``stat`` of the folder at each miss, its listing kept until
+    ``importlib.invalidate_caches()``."""
+    folder = layers_folder(tmp_path)
+    watcher.answer_misses_from_listing(str(folder))
+    listed = watcher(str(folder))
+    looked: list[str] = []
+    real_stat = os.stat
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> Any:
+        looked.append(str(path))
+        return real_stat(path, *args, **kwargs)
+
+    make_read_only(folder)
+    try:
+        if not seal(folder):
+            pytest.skip("chattr +i refused: this root process can write to any folder")
+        monkeypatch.setattr(os, "stat", stat)  # the finder's own calls only (importlib has its own)
+        assert [listed.find_spec(name) for name in ("missing", "absent", "gone")] == [None] * 3
+        assert _found(listed, "plain") == (str(folder / "plain.py"), None, "SourceFileLoader")
+        assert looked.count(str(folder)) == 1  # when it was listed
+    finally:
+        unseal(folder)
+        make_writable(folder)
+    (folder / "late.py").write_text("")  # writable again, unknown to the finder until ...
+    assert listed.find_spec("late") is None
+    listed.invalidate_caches()  # ... importlib.invalidate_caches()
+    assert _found(listed, "late") == (str(folder / "late.py"), None, "SourceFileLoader")
 
 
 def test_an_unreadable_listed_folder_is_searched_as_without(
