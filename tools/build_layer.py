@@ -141,10 +141,14 @@ with tempfile.TemporaryDirectory() as work:
             parts = rel[: -len(".py")].split("/")
             is_package = parts[-1] == "__init__"
             name = ".".join([request["package"]] + (parts[:-1] if is_package else parts))
-            code = compile(without_annotations(data), request["prefix"] + "/" + rel, "exec",
-                           dont_inherit=True, optimize=2)
+            tree = without_annotations(data)  # its imports are untouched
+            imported[name] = top_level_imports(tree, name, is_package)
+            code = compile(tree, request["prefix"] + "/" + rel, "exec", dont_inherit=True,
+                           optimize=2)
+            # Freed now, as before: marshal flags for reuse only the objects something else
+            # still refers to, so a live tree (the last module's) would change the bundle's bytes.
+            del tree
             modules[name] = (rel, is_package, code)
-            imported[name] = top_level_imports(ast.parse(data), name, is_package)
             continue
         path = os.path.join(work, "source.py")
         with open(path, "wb") as f:
