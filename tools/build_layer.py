@@ -171,13 +171,13 @@ for folder, members in sorted(folders.items()):
     blob = marshal.dumps({name: code for name, (_, _, code) in members.items()})
     for name, (rel, is_package, _) in members.items():
         # What Bundle loads before the module runs: the package's other modules it imports at
-        # its top, bar its own packages (imported before it) and, for a start-up module, those
-        # loaded when fired.
+        # its top, bar itself (a package's ``from . import x`` names it) and its own packages
+        # (imported before it) and, for a start-up module, those loaded when fired.
         later = request["later"] if name not in request["later"] else ()
         first = []
         for other in imported[name]:
             if (other in modules and other not in first and other not in later
-                    and not name.startswith(other + ".")):
+                    and other != name and not name.startswith(other + ".")):
                 first.append(other)
         index[name] = (rel, is_package, offset, len(blob), tuple(first))
     blobs.append(blob)

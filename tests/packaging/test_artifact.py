@@ -189,9 +189,9 @@ IMPORT_CHECK = textwrap.dedent(
     before = set(sys.modules)  # the interpreter's own start-up (site, encodings, ...)
     sys.path.insert(0, sys.argv[1])
     import timeout_guard
+    import timeout_guard._startup
     import timeout_guard.bootstrap
     import timeout_guard.guard
-    import timeout_guard.sdk
 
     assert timeout_guard.__file__.startswith(sys.argv[1]), timeout_guard.__file__
     allowed = set(sys.stdlib_module_names) | {"timeout_guard", "__main__"}
@@ -199,7 +199,19 @@ IMPORT_CHECK = textwrap.dedent(
     assert not added, f"the layer imported non-stdlib modules: {added}"
     present = sorted({"wrapt", "botocore", "boto3", "aiobotocore"} & set(sys.modules))
     assert not present, present
-    print("ok", sys.version_info[:2])
+    # The SDK patch loads once the function has imported botocore.session (its post-import
+    # hook), and then imports nothing botocore did not.
+    try:
+        import botocore.session
+    except ImportError:
+        print("ok", sys.version_info[:2], "(no botocore: the SDK patch not imported)")
+    else:
+        with_botocore = set(sys.modules)
+        import timeout_guard.sdk
+
+        added = sorted({m.split(".")[0] for m in set(sys.modules) - with_botocore} - allowed)
+        assert not added, f"the SDK patch imported non-stdlib modules: {added}"
+        print("ok", sys.version_info[:2])
     """
 )
 
@@ -219,10 +231,10 @@ def _interpreters() -> list:
 
 @pytest.mark.parametrize("python", _interpreters())
 def test_unzipped_layer_imports_only_the_standard_library(opt, python):
-    # Dependency-light: importing the package, its SDK patching and its guard loads nothing but
-    # the standard library (no wrapt, no botocore). -I: no PYTHON* variables, no user site, no
-    # script folder. The test venv has botocore installed (and wrapt, through moto's
-    # aws-xray-sdk): both must stay unimported.
+    # Dependency-light: importing the package, its start-up and its guard loads nothing but the
+    # standard library (no wrapt, no botocore); its SDK patching, nothing botocore does not.
+    # -I: no PYTHON* variables, no user site, no script folder. The test venv has botocore
+    # installed (and wrapt, through moto's aws-xray-sdk): wrapt must stay unimported.
     result = subprocess.run(
         [python, "-I", "-c", IMPORT_CHECK, str(opt / "python")],
         capture_output=True,

@@ -31,8 +31,14 @@ import logging
 from types import ModuleType
 from typing import Any, Optional
 
+from .. import invocation
 from ..alarm import raised_in_the_function
 from ..settings import LOGGER_NAME, Settings
+
+# Every module of the SDK patch, loaded with this one (before anything is wrapped, and by the
+# bootstrap's bundle without importlib's per-module machinery: see ``_bootstrap/sitecustomize``).
+from . import accounting, attempts, clients
+from .wrapping import unwrap_method, wrap_method
 
 MARK = "__timeout_guard_patched__"
 _log = logging.getLogger(LOGGER_NAME)
@@ -81,9 +87,6 @@ def _is_own_file_error(error: BaseException) -> bool:
 
 def uninstall(session_module: ModuleType) -> None:
     """Undo :func:`install` (tests re-install with other settings; nothing else needs it)."""
-    from . import accounting
-    from .wrapping import unwrap_method
-
     aio = session_module.__name__.startswith("aiobotocore")
     session_cls = getattr(session_module, "AioSession" if aio else "Session")
     if not session_cls.__dict__.get(MARK, False):
@@ -93,8 +96,6 @@ def uninstall(session_module: ModuleType) -> None:
     else:
         import botocore.awsrequest
         import botocore.endpoint
-
-        from .. import invocation
 
         unwrap_method(session_cls, "create_client")
         unwrap_method(botocore.endpoint.Endpoint, "_do_get_response")
@@ -110,10 +111,6 @@ def _patch_botocore(session_cls: type, settings: Settings) -> None:
     import botocore.awsrequest
     import botocore.endpoint
     import botocore.httpsession
-
-    from .. import invocation
-    from . import accounting, attempts, clients  # all of them, before anything is wrapped
-    from .wrapping import wrap_method
 
     endpoint = botocore.endpoint.Endpoint
     pools = [
@@ -182,9 +179,6 @@ def _parameters(function: Any) -> Optional[tuple[str, ...]]:
 def _patch_aiobotocore(session_cls: type, settings: Settings) -> None:
     if not callable(getattr(session_cls, "_create_client", None)):
         raise RuntimeError("aiobotocore has no AioSession._create_client")
-    from . import clients
-    from .wrapping import wrap_method
-
     try:
         import aiobotocore.httpsession as aio_http
 
