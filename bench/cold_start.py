@@ -152,10 +152,10 @@ def wrapper_alone(opt: Path, runs: int = 200) -> dict[str, Optional[float]]:
             if os.waitstatus_to_exitcode(status) != 0:
                 raise RuntimeError(f"{argv} failed")
     plain = {figure: median(samples["plain"][figure]) for figure in ("wall", "cpu")}
+    bash = samples.get("bash")
     added: dict[str, Optional[float]] = {}
     for figure in ("wall", "cpu"):
         added[figure] = median(samples["wrapped"][figure]) - plain[figure]
-        bash = samples.get("bash")
         added[f"bash_{figure}"] = median(bash[figure]) - plain[figure] if bash else None
     return added
 
